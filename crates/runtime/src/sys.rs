@@ -1,0 +1,112 @@
+//! The raw system calls nix does not wrap (or wraps in a way we cannot use), fenced in one module.
+//!
+//! Everything else in the crate calls nix; only here do we call `libc::syscall` directly.
+
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+
+use crate::error::{Result, RuntimeError};
+
+/// `clone(2)` with no new stack: like `fork()`, but with namespace flags, so the child is born
+/// inside its new namespaces (pid 1 of a new PID namespace) without an intermediate process.
+///
+/// Returns 0 in the child and the child's pid in the parent.
+///
+/// # Safety
+/// The caller must be single-threaded (as after any fork) and the child must only do work that
+/// is safe after fork in that situation, ending in `execve` or `_exit`.
+pub(crate) unsafe fn clone_fork(flags: libc::c_int) -> Result<libc::pid_t> {
+    // SAFETY: a null child stack makes the kernel reuse the caller's stack pointer in the
+    // child's copy of the address space (no CLONE_VM), exactly like fork(); the remaining
+    // pointer arguments are unused for these flags.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    if ret < 0 {
+        return Err(RuntimeError::sys(
+            format!("clone with flags {flags:#x}"),
+            Errno::last(),
+        ));
+    }
+    Ok(ret as libc::pid_t)
+}
+
+/// Opens `path` relative to `root` with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`:
+/// symlinks and `..` are resolved as if `root` were `/`, so nothing outside it can be reached.
+pub(crate) fn open_in_root(root: RawFd, path: &Path, flags: libc::c_int) -> nix::Result<OwnedFd> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c = CString::new(rel.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: open_how is plain integers; all-zero is its documented default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: `c` is a valid NUL-terminated string and `how` a valid open_how that outlives the
+    // call; the size argument is its exact size.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root,
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Marks every fd from `first` upward close-on-exec, so nothing the runtime holds leaks into the
+/// container (CVE-2024-21626 class). Falls back to walking /proc/self/fd on old kernels.
+pub(crate) fn cloexec_from(first: RawFd) -> Result<()> {
+    // SAFETY: close_range only changes fd flags; the arguments are plain integers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    let dir = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| RuntimeError::io("list", "/proc/self/fd", e))?;
+    for entry in dir.flatten() {
+        if let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<RawFd>().ok())
+        {
+            if fd >= first {
+                // SAFETY: setting FD_CLOEXEC on an fd we may or may not own is harmless; an
+                // fd that was just closed (the read_dir one) yields EBADF, which we ignore.
+                unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The path under which the kernel lets us name an open fd as a mount source or target.
+pub(crate) fn fd_path(fd: RawFd) -> String {
+    format!("/proc/self/fd/{fd}")
+}
