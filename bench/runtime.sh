@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# create+start+wait+delete of a busybox bundle running `true`: berth-runtime vs runc, crun and
+# youki in the same run. Medians and ratios go to docs/BENCHMARKS.md (section "runtime").
+#
+# Peers: runc and crun from Debian; youki from crates.io (`cargo install youki`, v1+v2+seccomp)
+# into /opt/youki unless YOUKI=/path is given. A peer that fails on this host is reported as such.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
+RUNS=${RUNS:-50}
+[ "$(id -u)" = 0 ] || { echo "bench/runtime.sh: run as root" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+need=(); for p in runc crun hyperfine busybox-static libseccomp-dev pkg-config jq; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then apt-get update -qq; apt-get install -y -qq "${need[@]}" >/dev/null; fi
+YOUKI=${YOUKI:-/opt/youki/bin/youki}
+if [ ! -x "$YOUKI" ] && [ -z "${NO_YOUKI:-}" ]; then
+  echo "building youki (once)…" >&2
+  CARGO_TARGET_DIR=/tmp/youki-target cargo install youki --no-default-features --features v1,v2,seccomp --root /opt/youki >/dev/null 2>&1 || true
+fi
+cargo build --release -q -p berth-runtime-cli -p berth-runtime --examples --manifest-path "$repo/Cargo.toml"
+BERTH="$repo/target/release/berth-runtime"
+INPROC="$repo/target/release/examples/inproc_bench"
+
+work=$(mktemp -d /tmp/berth-bench.XXXXXX); chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/rootfs/sys" "$work/bundle/rootfs/dev"
+cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/bundle/rootfs/bin/$a"; done
+# runc's own default spec (`runc spec`), running `true`, terminal off.
+(cd "$work" && runc spec && jq '.process.terminal=false | .process.args=["true"] | .hostname="bench" | .root.path="rootfs"' config.json > bundle/config.json && rm config.json)
+
+declare -A MED
+run_peer() { # name binary
+  local name=$1 bin=$2 root="$work/root-$1"
+  mkdir -p "$root"
+  if ! "$bin" --root "$root" run --bundle "$work/bundle" probe-$name >/dev/null 2>"$work/$name.err"; then
+    MED[$name-run]="fails: $(head -c 160 "$work/$name.err" | tr '\n' ' ')"; MED[$name-split]=${MED[$name-run]}; return
+  fi
+  hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/$name-run.json" \
+    "$bin --root $root run --bundle $work/bundle c-$name" >/dev/null
+  MED[$name-run]=$(jq '.results[0].median*1000' "$work/$name-run.json")
+  cat > "$work/split-$name.sh" <<EOS
+$bin --root $root create --bundle $work/bundle --pid-file $work/$name.pid s-$name
+$bin --root $root start s-$name
+pid=\$(cat $work/$name.pid)
+while kill -0 \$pid 2>/dev/null; do :; done
+$bin --root $root delete s-$name
+EOS
+  hyperfine --shell=none --warmup 3 --runs "$RUNS" --export-json "$work/$name-split.json" "bash $work/split-$name.sh" >/dev/null
+  MED[$name-split]=$(jq '.results[0].median*1000' "$work/$name-split.json")
+}
+
+run_peer berth-runtime "$BERTH"
+run_peer runc "$(command -v runc)"
+run_peer crun "$(command -v crun)"
+if [ -x "$YOUKI" ]; then run_peer youki "$YOUKI"; else MED[youki-run]="not built"; MED[youki-split]="not built"; fi
+inproc_med=$("$INPROC" "$work/bundle" "$RUNS" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+
+fmt() { case $1 in ''|*[!0-9.]*) echo "$1";; *) printf '%.1f ms' "$1";; esac; }
+ratio() { case "$1$2" in *[!0-9.]*) echo "–";; *) awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f×", a/b}';; esac; }
+runc_run=${MED[runc-run]}; runc_split=${MED[runc-split]}
+{
+  echo "## runtime: create + start + wait + delete of a busybox bundle (\`true\`)"
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, kernel $(uname -r), cgroups: $(stat -fc %T /sys/fs/cgroup)$( [ -d /sys/fs/cgroup/unified ] && echo ' + cgroup2 at unified/ (hybrid)'). $RUNS runs each (hyperfine, 3 warm-up), median."
+  echo "Bundle: \`runc spec\` output (pid, net, ipc, uts, mount namespaces; masked/read-only paths; 3 capabilities; no_new_privileges) running \`true\`."
+  echo
+  echo "| runtime | \`run\` median | vs runc | split create/start/wait/delete median | vs runc |"
+  echo "|---|---|---|---|---|"
+  for n in berth-runtime runc crun youki; do
+    echo "| $n $( [ $n = runc ] && runc --version | head -1 | awk '{print $3}')$( [ $n = crun ] && crun --version | head -1 | awk '{print $3}') | $(fmt "${MED[$n-run]}") | $(ratio "${MED[$n-run]}" "$runc_run") | $(fmt "${MED[$n-split]}") | $(ratio "${MED[$n-split]}" "$runc_split") |"
+  done
+  echo "| berth-runtime library in-process (run+wait+delete, no runtime exec) | $(fmt "$inproc_med") | $(ratio "$inproc_med" "$runc_run") | – | – |"
+  echo
+  echo "The split form runs four commands through a shell script; its shell overhead is the same for every runtime."
+} > "$work/section.md"
+cat "$work/section.md"
+out="$repo/docs/BENCHMARKS.md"
+mkdir -p "$repo/docs"
+if [ -f "$out" ]; then
+  # Replace our section, keep the others.
+  awk -v f="$work/section.md" 'BEGIN{skip=0} /^## runtime:/{while((getline l < f)>0) print l; skip=1; next} /^## /{skip=0} !skip' "$out" > "$out.tmp"
+  grep -q '^## runtime:' "$out.tmp" || cat "$work/section.md" >> "$out.tmp"
+  mv "$out.tmp" "$out"
+else
+  { echo "# Benchmarks"; echo; echo "Each section is written by a script in bench/; berth and its peers are measured in the same run."; echo; cat "$work/section.md"; } > "$out"
+fi
