@@ -34,6 +34,10 @@ fn cases() -> Vec<(&'static str, &'static str, Edit)> {
             c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
             c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps, "ambient": ["CAP_NET_BIND_SERVICE"]});
         }),
+        ("ambient without inheritable (runc spec)", "grep -E '^Cap' /proc/self/status", |c| {
+            let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+            c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps, "ambient": caps});
+        }),
         ("no_new_privileges off", "grep NoNewPrivs /proc/self/status", |c| c["process"]["noNewPrivileges"] = false.into()),
         ("seccomp errno", "grep -E 'Seccomp:' /proc/self/status; mkdir /tmp/x 2>&1; echo $?", |c| {
             c["root"]["readonly"] = false.into();
