@@ -627,7 +627,13 @@ pub(crate) mod tests {
             Ok(w) if w.iter().any(|w| w.contains("CAP_NET_BIND_SERVICE")) => {
                 // Nothing ambient, the rest applied.
                 let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-                if status.contains("CapAmb:\t0000000000000000") && status.contains("CapEff:\t0000000000000400") { 0 } else { 4 }
+                if status.contains("CapAmb:\t0000000000000000")
+                    && status.contains("CapEff:\t0000000000000400")
+                {
+                    0
+                } else {
+                    4
+                }
             }
             Ok(_) => 3,
             Err(_) => 2,

@@ -163,6 +163,34 @@ pub fn default_config() -> serde_json::Value {
     })
 }
 
+/// Removes the cgroup directory `name` (a top-level parent such as `docker` or `default` that a
+/// peer's containers were placed under) from every hierarchy, if it is empty. Call it only for a
+/// name that did not exist before the test ([`cgroup_parent_exists`]).
+pub fn remove_cgroup_parent(name: &str) {
+    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    for h in rd.flatten() {
+        let dir = h.path().join(name);
+        if dir.is_dir() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(name));
+}
+
+/// Whether a top-level cgroup `name` exists in any hierarchy.
+pub fn cgroup_parent_exists(name: &str) -> bool {
+    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return false;
+    };
+    rd.flatten().any(|h| h.path().join(name).is_dir())
+        || Path::new("/sys/fs/cgroup")
+            .join(name)
+            .join("cgroup.procs")
+            .exists()
+}
+
 /// Mount points under `needle` in the host's mount table: a test ends by asserting this is empty.
 pub fn mounts_containing(needle: &str) -> Vec<String> {
     std::fs::read_to_string("/proc/self/mountinfo")

@@ -59,6 +59,16 @@ fn cases() -> Vec<(&'static str, &'static str, Edit)> {
             c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
         }),
         ("exit code", "exit 7", |_| {}),
+        ("join network namespace by path", "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort", |c| {
+            let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.retain(|n| n["type"] != "network");
+            ns.push(json!({"type": "network", "path": format!("/proc/{}/ns/net", shared_netns_holder())}));
+        }),
+        ("rootfs propagation", "awk '$5 == \"/\" {print $7}' /proc/self/mountinfo", |c| c["linux"]["rootfsPropagation"] = "private".into()),
+        ("extra device", "ls -l /dev/fuse | awk '{print $1, $5, $6}'", |c| {
+            c["linux"]["devices"] = json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0}]);
+            c["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}]);
+        }),
         ("fds", "ls /proc/self/fd", |_| {}),
         ("tmpfs options", "grep ' /dev/shm ' /proc/self/mountinfo | awk '{print $6, $NF}'", |_| {}),
         ("bind ro", "cat /data/f; touch /data/g 2>&1; echo $?", |c| {
@@ -68,6 +78,35 @@ fn cases() -> Vec<(&'static str, &'static str, Edit)> {
             c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/data", "type": "bind", "source": d, "options": ["rbind", "ro"]}));
         }),
     ]
+}
+
+/// A process holding a network namespace (with a dummy link) that both runtimes join by path.
+static NETNS_HOLDER: std::sync::Mutex<Option<std::process::Child>> = std::sync::Mutex::new(None);
+
+fn shared_netns_holder() -> u32 {
+    let mut holder = NETNS_HOLDER.lock().unwrap();
+    holder
+        .get_or_insert_with(|| {
+            let child = std::process::Command::new("unshare")
+                .args([
+                    "--net",
+                    "sh",
+                    "-c",
+                    "ip link add d0 type dummy 2>/dev/null || true; exec sleep 120",
+                ])
+                .spawn()
+                .expect("unshare --net");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            child
+        })
+        .id()
+}
+
+fn stop_netns_holder() {
+    if let Some(mut c) = NETNS_HOLDER.lock().unwrap().take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
 }
 
 #[test]
@@ -124,6 +163,7 @@ fn berth_runtime_matches_runc() {
             ));
         }
     }
+    stop_netns_holder();
     println!("{}", table.join("\n"));
     assert!(
         diffs.is_empty(),

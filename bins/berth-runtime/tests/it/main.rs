@@ -8,4 +8,5 @@ mod harness;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod peers;
 mod security;

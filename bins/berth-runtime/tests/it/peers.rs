@@ -1,0 +1,332 @@
+//! berth-runtime driven by the programs that drive runc in production: containerd (through
+//! `ctr run --runc-binary`, i.e. containerd-shim-runc-v2) and dockerd (`--add-runtime`), both
+//! Debian's, each started privately for the test on its own sockets and directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_testutil::require_root;
+
+fn berth_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_berth-runtime")
+}
+
+/// Finds a peer program; in CI it must be installed (CI installs it).
+fn need(bin: &str) -> Option<PathBuf> {
+    let found = ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(bin))
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{bin} is not installed: CI must install it"
+        );
+        eprintln!("skipped: {bin} is not installed");
+    }
+    found
+}
+
+/// A daemon process that is stopped (SIGTERM, then SIGKILL) and whose directory is removed,
+/// with the top-level cgroup its containers went under if the test created it.
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+    cgroup_parent: Option<&'static str>,
+}
+
+impl Daemon {
+    fn wait_for(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ready() {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default();
+                panic!("{what} exited with {st}: {log}");
+            }
+            assert!(Instant::now() < deadline, "{what} did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Anything the daemon left mounted under its directory is ours to undo.
+        for m in berth_testutil::mounts_containing(self.dir.path().to_str().unwrap())
+            .iter()
+            .rev()
+        {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+        if let Some(name) = self.cgroup_parent {
+            berth_testutil::remove_cgroup_parent(name);
+        }
+    }
+}
+
+fn rootfs_in(dir: &Path) -> PathBuf {
+    let r = dir.join("rootfs");
+    berth_testutil::busybox_rootfs(&r).unwrap();
+    r
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn containerd_runs_and_execs_through_berth_runtime() {
+    require_root!();
+    let (Some(containerd), Some(ctr)) = (need("containerd"), need("ctr")) else {
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("berth-containerd-")
+        .tempdir()
+        .unwrap();
+    let d = dir.path();
+    let sock = d.join("containerd.sock");
+    std::fs::write(d.join("config.toml"), format!(
+        "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{1}\"\n[ttrpc]\n  address = \"{1}.ttrpc\"\n",
+        d.display(), sock.display())).unwrap();
+    let log = std::fs::File::create(d.join("daemon.log")).unwrap();
+    let child = Command::new(containerd)
+        .arg("-c")
+        .arg(d.join("config.toml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let rootfs = rootfs_in(d);
+    // containerd places containers under /<namespace>/<id>: "default" here.
+    let cgroup_parent = (!berth_testutil::cgroup_parent_exists("default")).then_some("default");
+    let mut daemon = Daemon {
+        child,
+        dir,
+        cgroup_parent,
+    };
+    let ctr_cmd = || {
+        let mut c = Command::new(&ctr);
+        c.arg("-a").arg(&sock);
+        c
+    };
+    daemon.wait_for("containerd", || {
+        ctr_cmd()
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+
+    let (ok, out, err) = run(ctr_cmd()
+        .args(["run", "--rm", "--runc-binary", berth_bin(), "--rootfs"])
+        .arg(&rootfs)
+        .args([
+            "fg",
+            "sh",
+            "-c",
+            "echo pid=$$; grep -c . /proc/self/mountinfo >/dev/null && echo mounts-ok",
+        ]));
+    assert!(ok, "ctr run: {err}");
+    assert_eq!(out, "pid=1\nmounts-ok\n");
+
+    let (ok, _, err) = run(ctr_cmd()
+        .args(["run", "-d", "--runc-binary", berth_bin(), "--rootfs"])
+        .arg(&rootfs)
+        .args(["bg", "sleep", "60"]));
+    assert!(ok, "ctr run -d: {err}");
+    let (ok, out, err) = run(ctr_cmd().args([
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        "bg",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]));
+    assert!(ok, "ctr task exec: {err}");
+    assert_eq!(out.trim(), "sleep 60", "exec sees the container's pid 1");
+    let (ok, _, err) = run(ctr_cmd().args(["task", "pause", "bg"]));
+    assert!(ok, "pause: {err}");
+    let (_, out, _) = run(ctr_cmd().args(["task", "ls"]));
+    assert!(out.contains("PAUSED"), "{out}");
+    let (ok, _, err) = run(ctr_cmd().args(["task", "resume", "bg"]));
+    assert!(ok, "resume: {err}");
+    let (ok, _, err) = run(ctr_cmd().args(["task", "kill", "-s", "KILL", "bg"]));
+    assert!(ok, "kill: {err}");
+    daemon.wait_for("task exit", || {
+        run(ctr_cmd().args(["task", "ls"])).1.contains("STOPPED")
+    });
+    let (ok, _, err) = run(ctr_cmd().args(["task", "rm", "bg"]));
+    assert!(ok, "task rm: {err}");
+    let (ok, _, err) = run(ctr_cmd().args(["container", "rm", "bg"]));
+    assert!(ok, "container rm: {err}");
+}
+
+#[test]
+fn dockerd_runs_containers_with_berth_runtime() {
+    require_root!();
+    let (Some(dockerd), Some(_)) = (need("dockerd"), need("containerd")) else {
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("berth-dockerd-")
+        .tempdir()
+        .unwrap();
+    let d = dir.path().to_path_buf();
+    let sock = d.join("docker.sock");
+    let log = std::fs::File::create(d.join("daemon.log")).unwrap();
+    // No bridge and no iptables: the test must not touch the host's network or firewall.
+    let child = Command::new(dockerd)
+        .arg("--data-root")
+        .arg(d.join("data"))
+        .arg("--exec-root")
+        .arg(d.join("exec"))
+        .arg("--pidfile")
+        .arg(d.join("dockerd.pid"))
+        .arg("-H")
+        .arg(format!("unix://{}", sock.display()))
+        .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+        .arg("--add-runtime")
+        .arg(format!("berth={}", berth_bin()))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let cgroup_parent = (!berth_testutil::cgroup_parent_exists("docker")).then_some("docker");
+    let mut daemon = Daemon {
+        child,
+        dir,
+        cgroup_parent,
+    };
+    let docker = || {
+        let mut c = Command::new("docker");
+        c.arg("-H").arg(format!("unix://{}", sock.display()));
+        c
+    };
+    daemon.wait_for("dockerd", || {
+        docker()
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+
+    // An image made here from the busybox rootfs: `docker import` of a tar.
+    let rootfs = rootfs_in(&d);
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "-f"])
+        .arg(d.join("rootfs.tar"))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let (ok, _, err) = run(docker().arg("import").arg(d.join("rootfs.tar")).arg("bb:1"));
+    assert!(ok, "docker import: {err}");
+
+    let (ok, out, err) = run(docker().args([
+        "run",
+        "--rm",
+        "--runtime",
+        "berth",
+        "--network",
+        "none",
+        "bb:1",
+        "sh",
+        "-c",
+        "echo pid=$$; grep -E '^Seccomp:' /proc/self/status",
+    ]));
+    assert!(ok, "docker run --runtime berth: {err}");
+    assert_eq!(
+        out, "pid=1\nSeccomp:\t2\n",
+        "Docker's default seccomp profile is applied by berth-runtime"
+    );
+
+    let (ok, out, err) = run(docker().args([
+        "run",
+        "--rm",
+        "-t",
+        "--runtime",
+        "berth",
+        "--network",
+        "none",
+        "bb:1",
+        "tty",
+    ]));
+    assert!(ok, "docker run -t: {err}");
+    assert!(
+        out.starts_with("/dev/pts/0"),
+        "a pty through the console socket: {out}"
+    );
+
+    let (_, _, _) = run(docker().args([
+        "run",
+        "-d",
+        "--name",
+        "s1",
+        "--runtime",
+        "berth",
+        "--network",
+        "none",
+        "bb:1",
+        "sleep",
+        "60",
+    ]));
+    let (ok, out, err) = run(docker().args(["exec", "s1", "sh", "-c", "echo exec-ok"]));
+    assert!(ok && out == "exec-ok\n", "docker exec: {err}");
+    let (ok, _, err) = run(docker().args(["stop", "-t", "1", "s1"]));
+    assert!(ok, "docker stop: {err}");
+    let (ok, out, _) = run(docker().args(["inspect", "-f", "{{.State.ExitCode}}", "s1"]));
+    assert!(
+        ok && out.trim() == "137",
+        "stopped by SIGKILL after the timeout (sleep ignores TERM as pid 1): {out}"
+    );
+    let _ = run(docker().args(["rm", "-f", "s1"]));
+
+    let out = docker()
+        .args([
+            "run",
+            "--rm",
+            "--runtime",
+            "berth",
+            "--network",
+            "none",
+            "--memory",
+            "32m",
+            "bb:1",
+            "sh",
+            "-c",
+            "a=$(head -c 100000000 /dev/zero | tr '\\0' x)",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "the memory limit OOM-kills: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
