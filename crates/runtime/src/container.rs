@@ -405,11 +405,13 @@ impl Runtime {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
             e
         };
-        cg.add_task(pid).map_err(|e| kill_child(e.into()))?;
         if ns.user_ns {
             write_id_maps(pid, &spec).map_err(kill_child)?;
         }
         sync::send(parent_end.as_raw_fd(), &Msg::Go).map_err(kill_child)?;
+        // The child sets itself up while the kernel migrates it (see Msg::Cgroup).
+        cg.add_task(pid).map_err(|e| kill_child(e.into()))?;
+        sync::send(parent_end.as_raw_fd(), &Msg::Cgroup).map_err(kill_child)?;
 
         let init_start_time = state::proc_stat(pid).map(|(_, t)| t).unwrap_or(0);
         let st = State {
@@ -762,8 +764,9 @@ impl Runtime {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
             e
         };
-        cg.add_task(pid).map_err(|e| kill_child(e.into()))?;
         sync::send(parent_end.as_raw_fd(), &Msg::Go).map_err(kill_child)?;
+        cg.add_task(pid).map_err(|e| kill_child(e.into()))?;
+        sync::send(parent_end.as_raw_fd(), &Msg::Cgroup).map_err(kill_child)?;
         let mut pty = None;
         loop {
             match sync::recv(parent_end.as_raw_fd()).map_err(kill_child)? {

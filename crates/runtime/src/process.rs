@@ -77,8 +77,9 @@ pub(crate) fn child_main(plan: ChildPlan<'_>) -> ! {
 }
 
 fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
-    // Wait until the parent wrote our id maps and put us in the cgroup.
-    sync::expect(&plan.sync, Msg::Go)?;
+    // Wait until the parent wrote our id maps; our cgroup comes in parallel (see Msg::Cgroup).
+    let parent = sync::ParentLink::new(&plan.sync);
+    parent.expect(Msg::Go)?;
     if plan.user_ns {
         nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .map_err(|e| RuntimeError::sys("setresgid 0 in the user namespace", e))?;
@@ -91,6 +92,8 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
             .map_err(|e| RuntimeError::sys(format!("join namespace {kind:?}"), e))?;
     }
     if plan.unshare_cgroup {
+        // The namespace's root is the cgroup we are in when we unshare: wait to be in ours.
+        parent.wait_cgroup()?;
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| RuntimeError::sys("unshare cgroup namespace", e))?;
     }
@@ -104,7 +107,7 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
         });
         if has_hooks {
             sync::send(plan.sync.as_raw_fd(), &Msg::Hooks)?;
-            sync::expect(&plan.sync, Msg::Go)?;
+            parent.expect(Msg::Go)?;
         }
         rootfs::dev_symlinks(rp.rootfs);
         rootfs::pivot(rp.rootfs, plan.no_pivot)?;
@@ -214,6 +217,8 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| RuntimeError::Invalid("process.args contains a NUL byte".into()))?;
 
+    // Limits must hold before the user's program runs.
+    parent.wait_cgroup()?;
     sync::send(plan.sync.as_raw_fd(), &Msg::Ready)?;
     match &plan.gate {
         StartGate::Fifo(fd) => {
@@ -227,7 +232,7 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
             nix::unistd::write(&w, b"0").map_err(|e| RuntimeError::sys("write exec fifo", e))?;
         }
         StartGate::Sync => {
-            sync::expect(&plan.sync, Msg::Start)?;
+            parent.expect(Msg::Start)?;
         }
     }
     if let (Some(sc), true) = (&plan.seccomp, nnp) {

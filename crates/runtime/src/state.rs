@@ -93,7 +93,10 @@ impl State {
         })
     }
 
-    /// Writes the state atomically: temp file, fsync, rename.
+    /// Writes the state atomically: temp file, then rename, so a reader (or a kill -9 of the
+    /// writer) never sees half a file. No fsync: the state root is runtime state (runc's
+    /// /run/runc, ours /run/berth-runtime, a tmpfs) that does not outlive a reboot anyway, and
+    /// an fsync on a disk-backed root costs milliseconds on every create.
     pub fn save(&self, root: &Path) -> Result<()> {
         let dir = container_dir(root, &self.id);
         let path = dir.join("state.json");
@@ -102,8 +105,6 @@ impl State {
         let mut f = fs::File::create(&tmp).map_err(|e| RuntimeError::io("create", &tmp, e))?;
         f.write_all(&data)
             .map_err(|e| RuntimeError::io("write", &tmp, e))?;
-        f.sync_all()
-            .map_err(|e| RuntimeError::io("fsync", &tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| RuntimeError::io("rename into", &path, e))
     }
 

@@ -15,8 +15,12 @@ use crate::error::{Result, RuntimeError};
 /// A message between the runtime (parent) and the child it cloned.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Msg {
-    /// Parent → child: maps written, cgroup joined (or hooks done): carry on.
+    /// Parent → child: id maps written (or hooks done): carry on.
     Go,
+    /// Parent → child: you are in your cgroup now. Sent after `Go`, so the child's setup runs
+    /// while the kernel migrates it (the first cgroup migration waits for an RCU grace period:
+    /// milliseconds, most of a container start); the child waits for it only where it matters.
+    Cgroup,
     /// Child → parent: namespaces exist, run the prestart/createRuntime hooks now.
     Hooks,
     /// Child → parent: everything is set up; waiting for start.
@@ -48,6 +52,7 @@ pub(crate) fn send_with_fd(fd: RawFd, msg: &Msg, pass: Option<RawFd>) -> Result<
     let mut buf = Vec::with_capacity(16);
     match msg {
         Msg::Go => buf.push(b'G'),
+        Msg::Cgroup => buf.push(b'C'),
         Msg::Hooks => buf.push(b'H'),
         Msg::Ready => buf.push(b'R'),
         Msg::Start => buf.push(b'S'),
@@ -99,6 +104,7 @@ pub(crate) fn recv(fd: RawFd) -> Result<Option<(Msg, Option<OwnedFd>)>> {
     }
     let msg = match buf[0] {
         b'G' => Msg::Go,
+        b'C' => Msg::Cgroup,
         b'H' => Msg::Hooks,
         b'R' => Msg::Ready,
         b'S' => Msg::Start,
@@ -113,14 +119,47 @@ pub(crate) fn recv(fd: RawFd) -> Result<Option<(Msg, Option<OwnedFd>)>> {
     Ok(Some((msg, passed)))
 }
 
-/// Waits for `want` from the peer; an error message or EOF becomes an error.
-pub(crate) fn expect(fd: &OwnedFd, want: Msg) -> Result<Option<OwnedFd>> {
-    match recv(fd.as_raw_fd())? {
-        Some((m, f)) if m == want => Ok(f),
-        Some((Msg::Error(e), _)) => Err(RuntimeError::Init(e)),
-        Some((m, _)) => Err(RuntimeError::Init(format!("expected {want:?}, got {m:?}"))),
-        None => Err(RuntimeError::Init(
-            "the container process exited during setup".into(),
-        )),
+/// The child's end: like [`expect`], but a `Cgroup` message may arrive between any two others
+/// and is remembered.
+#[derive(Debug)]
+pub(crate) struct ParentLink<'a> {
+    fd: &'a OwnedFd,
+    in_cgroup: std::cell::Cell<bool>,
+}
+
+impl<'a> ParentLink<'a> {
+    pub(crate) fn new(fd: &'a OwnedFd) -> Self {
+        ParentLink {
+            fd,
+            in_cgroup: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Waits for `want`, noting a `Cgroup` message on the way.
+    pub(crate) fn expect(&self, want: Msg) -> Result<()> {
+        loop {
+            match recv(self.fd.as_raw_fd())? {
+                Some((Msg::Cgroup, _)) if want != Msg::Cgroup => self.in_cgroup.set(true),
+                Some((m, _)) if m == want => {
+                    if m == Msg::Cgroup {
+                        self.in_cgroup.set(true);
+                    }
+                    return Ok(());
+                }
+                Some((Msg::Error(e), _)) => return Err(RuntimeError::Init(e)),
+                Some((m, _)) => {
+                    return Err(RuntimeError::Init(format!("expected {want:?}, got {m:?}")))
+                }
+                None => return Err(RuntimeError::Init("the runtime exited during setup".into())),
+            }
+        }
+    }
+
+    /// Returns once the parent has moved us into our cgroup.
+    pub(crate) fn wait_cgroup(&self) -> Result<()> {
+        if self.in_cgroup.get() {
+            return Ok(());
+        }
+        self.expect(Msg::Cgroup)
     }
 }

@@ -47,7 +47,18 @@ pub fn exit_code(st: WaitStatus) -> Option<i32> {
 }
 
 /// Waits for `pid` (our child), forwarding signals to it and proxying `pty` to our stdio.
+///
+/// The signals are blocked here too (a no-op if [`block_signals`] already did it) before the
+/// first check for an exit, so SIGCHLD cannot slip between the check and the wait; the
+/// caller's mask is restored on return.
 pub fn wait_forwarding(pid: i32, pty: Option<OwnedFd>) -> Result<i32> {
+    let old = block_signals()?;
+    let res = wait_blocked(pid, pty);
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    res
+}
+
+fn wait_blocked(pid: i32, pty: Option<OwnedFd>) -> Result<i32> {
     let child = Pid::from_raw(pid);
     let mut set = SigSet::empty();
     for s in FORWARDED {

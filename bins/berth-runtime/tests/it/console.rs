@@ -74,3 +74,24 @@ fn console_socket_receives_a_working_pty() {
     assert!(text.contains("33 111"), "console size applied: {text}");
     rt.ok(&["delete", "--force", &id]);
 }
+
+#[test]
+fn foreground_run_with_a_terminal_proxies_the_pty() {
+    require_root!();
+    // No --console-socket: berth-runtime keeps the pty master itself and copies it to stdout.
+    let mut b = sh("tty; echo via-pty");
+    b.edit(|c| c["process"]["terminal"] = true.into());
+    let rt = Rt::berth();
+    let guard = rt.guard("fgtty");
+    let out = rt.run(&b, &guard.id);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("/dev/pts/0") && text.contains("via-pty"),
+        "{text}"
+    );
+}
