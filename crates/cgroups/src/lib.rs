@@ -83,6 +83,18 @@ pub enum AnyCgroupManager {
 }
 
 impl AnyCgroupManager {
+    /// The hierarchies this manager writes to (what a container's `cgroup` mount shows), so
+    /// callers need not parse mountinfo a second time.
+    pub fn hierarchies(&self) -> Vec<Hierarchy> {
+        match self {
+            AnyCgroupManager::V1(m) => m.dirs().map(|(h, _)| h.clone()).collect(),
+            AnyCgroupManager::V2(m) => vec![Hierarchy {
+                mountpoint: m.mount().to_path_buf(),
+                kind: HierarchyKind::V2,
+            }],
+        }
+    }
+
     /// The manager for a container on this host.
     ///
     /// `cgroups_path` is the OCI `linux.cgroupsPath`: absolute means from the hierarchy roots;

@@ -46,6 +46,7 @@ fn main() {
             rt(&["delete", "--force", &id]);
             continue;
         }
+        let t_create = t.elapsed();
         let pid: i32 = std::fs::read_to_string(&pid_file)
             .unwrap()
             .trim()
@@ -64,9 +65,19 @@ fn main() {
                 break;
             }
         }
+        let t_exited = t.elapsed();
         if !rt(&["delete", &id]) {
             println!("FAIL delete");
             continue;
+        }
+        if std::env::var_os("BENCH_STEPS").is_some() {
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+            eprintln!(
+                "create {:.2} start+exit {:.2} delete {:.2}",
+                ms(t_create),
+                ms(t_exited - t_create),
+                ms(t.elapsed() - t_exited)
+            );
         }
         println!("{:.3}", t.elapsed().as_secs_f64() * 1000.0);
     }

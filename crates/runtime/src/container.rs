@@ -342,7 +342,7 @@ impl Runtime {
             linux.resources().clone().unwrap_or_default(),
         ))?;
         let cgroup_path = cg.path().to_path_buf();
-        let hierarchies = berth_cgroups::hierarchies()?;
+        let hierarchies = cg.hierarchies();
 
         let ns = plan_namespaces(&spec)?;
         if !ns.mount_new {

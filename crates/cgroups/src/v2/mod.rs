@@ -32,6 +32,11 @@ pub struct V2Manager {
 }
 
 impl V2Manager {
+    /// The cgroup2 mount this manager works under.
+    pub fn mount(&self) -> &Path {
+        &self.mount
+    }
+
     /// A manager for the cgroup `path` (from the hierarchy root) of the cgroup2 mount `mount`.
     pub fn with_root(mount: &Path, path: &Path) -> Self {
         Self {
