@@ -32,6 +32,15 @@ pub(crate) struct Write {
 }
 
 impl Write {
+    /// `cpuset.cpus` and `cpuset.mems`: the same files with the same values on v1 and v2.
+    pub(crate) fn cpuset(cpu: &oci_spec::runtime::LinuxCpu, w: &mut Vec<Write>) {
+        for (file, value) in [("cpuset.cpus", cpu.cpus()), ("cpuset.mems", cpu.mems())] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                w.push(Write::new("cpuset", file, v));
+            }
+        }
+    }
+
     pub(crate) fn new(controller: &str, file: impl Into<String>, value: impl ToString) -> Self {
         Self {
             controller: controller.to_string(),

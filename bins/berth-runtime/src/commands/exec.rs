@@ -86,11 +86,12 @@ fn process_from_args(rt: &Runtime, a: &ExecArgs) -> Result<Process> {
 
 pub(crate) fn exec(rt: &Runtime, a: &ExecArgs) -> Result<i32> {
     let process = process_from_args(rt, a)?;
-    let old_mask = if a.detach {
-        None
-    } else {
-        Some(berth_runtime::wait::block_signals()?)
-    };
+    if !a.detach {
+        // Signals meant for the container must not kill us between clone and wait: block them
+        // now; wait_forwarding collects and forwards them. The mask is left in place until
+        // exit (run's cleanup runs with it too).
+        berth_runtime::wait::block_signals()?;
+    }
     let r = rt.exec(
         &a.id,
         &process,
@@ -102,12 +103,5 @@ pub(crate) fn exec(rt: &Runtime, a: &ExecArgs) -> Result<i32> {
         return Ok(0);
     }
     let code = berth_runtime::wait::wait_forwarding(r.pid, r.pty)?;
-    if let Some(m) = old_mask {
-        let _ = nix::sys::signal::sigprocmask(
-            nix::sys::signal::SigmaskHow::SIG_SETMASK,
-            Some(&m),
-            None,
-        );
-    }
     Ok(code)
 }

@@ -34,29 +34,18 @@ pub(crate) fn start(rt: &Runtime, id: &str) -> Result<i32> {
 }
 
 pub(crate) fn run(rt: &Runtime, a: &CreateArgs, detach: bool, keep: bool) -> Result<i32> {
-    let old_mask = if detach {
-        None
-    } else {
-        Some(berth_runtime::wait::block_signals()?)
-    };
-    let mut opts = options(a);
-    if detach && opts.console_socket.is_none() {
-        // Detached with a terminal needs a console socket, exactly like create.
-        opts.console_socket = a.console_socket.clone();
+    if !detach {
+        // Signals meant for the container must not kill us between clone and wait: block them
+        // now; wait_forwarding collects and forwards them. The mask is left in place until
+        // exit (run's cleanup runs with it too).
+        berth_runtime::wait::block_signals()?;
     }
-    let r = rt.run(&opts)?;
+    let r = rt.run(&options(a))?;
     warn(&r.warnings);
     if detach {
         return Ok(0);
     }
     let code = berth_runtime::wait::wait_forwarding(r.pid, r.pty)?;
-    if let Some(m) = old_mask {
-        let _ = nix::sys::signal::sigprocmask(
-            nix::sys::signal::SigmaskHow::SIG_SETMASK,
-            Some(&m),
-            None,
-        );
-    }
     if !keep {
         rt.delete(&a.id, true)?;
     }

@@ -6,19 +6,14 @@ use serde_json::json;
 
 use crate::harness::{sh, stderr, stdout, Rt};
 
-fn stats(rt: &Rt, id: &str) -> serde_json::Value {
-    let v: serde_json::Value = serde_json::from_str(&rt.ok(&["events", "--stats", id])).unwrap();
-    assert_eq!(v["type"], "stats");
-    v["data"].clone()
-}
-
-#[test]
-fn memory_limit_oom_kills_and_is_reported() {
-    require_root!();
-    let mut b = sh("a=$(head -c 200000000 /dev/zero | tr '\\0' x); echo survived");
-    b.edit(|c| c["linux"]["resources"]["memory"] = json!({"limit": 32 << 20, "swap": 32 << 20}));
+/// Runs the bundle in the foreground with `--keep`, then returns its output and the runtime's
+/// `events --stats` report taken after the exit, before deleting it.
+fn run_then_stats(
+    b: &berth_testutil::Bundle,
+    prefix: &str,
+) -> (std::process::Output, serde_json::Value) {
     let rt = Rt::berth();
-    let guard = rt.guard("oom");
+    let guard = rt.guard(prefix);
     let id = guard.id.clone();
     let out = rt
         .cmd()
@@ -27,8 +22,18 @@ fn memory_limit_oom_kills_and_is_reported() {
         .arg(&id)
         .output()
         .unwrap();
-    let s = stats(&rt, &id);
+    let v: serde_json::Value = serde_json::from_str(&rt.ok(&["events", "--stats", &id])).unwrap();
+    assert_eq!(v["type"], "stats");
     rt.ok(&["delete", "--force", &id]);
+    (out, v["data"].clone())
+}
+
+#[test]
+fn memory_limit_oom_kills_and_is_reported() {
+    require_root!();
+    let mut b = sh("a=$(head -c 200000000 /dev/zero | tr '\\0' x); echo survived");
+    b.edit(|c| c["linux"]["resources"]["memory"] = json!({"limit": 32 << 20, "swap": 32 << 20}));
+    let (out, s) = run_then_stats(&b, "oom");
     assert!(
         s["memory"]["oomKills"].as_u64().unwrap() >= 1,
         "OOM kill reported: {s}; run said {:?} {}",
@@ -64,18 +69,7 @@ fn cpu_quota_throttles_and_cpuset_pins() {
         c["linux"]["resources"]["cpu"] =
             json!({"quota": 5000, "period": 100000, "cpus": "0", "shares": 512})
     });
-    let rt = Rt::berth();
-    let guard = rt.guard("cpu");
-    let id = guard.id.clone();
-    let out = rt
-        .cmd()
-        .args(["run", "--keep", "--bundle"])
-        .arg(b.path())
-        .arg(&id)
-        .output()
-        .unwrap();
-    let s = stats(&rt, &id);
-    rt.ok(&["delete", "--force", &id]);
+    let (out, s) = run_then_stats(&b, "cpu");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("Cpus_allowed_list:\t0\n"),

@@ -42,11 +42,7 @@ impl V2Manager {
     pub(crate) fn plan(&self, r: &LinuxResources) -> Result<Vec<Write>, CgroupError> {
         let mut w = Vec::new();
         if let Some(cpu) = r.cpu() {
-            for (file, value) in [("cpuset.cpus", cpu.cpus()), ("cpuset.mems", cpu.mems())] {
-                if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                    w.push(Write::new("cpuset", file, v));
-                }
-            }
+            Write::cpuset(cpu, &mut w);
         }
         if let Some(m) = r.memory() {
             self.plan_memory(m, &mut w)?;
