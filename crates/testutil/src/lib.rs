@@ -167,16 +167,27 @@ pub fn default_config() -> serde_json::Value {
 /// peer's containers were placed under) from every hierarchy, if it is empty. Call it only for a
 /// name that did not exist before the test ([`cgroup_parent_exists`]).
 pub fn remove_cgroup_parent(name: &str) {
+    // Children first (podman nests `conmon` below its parent); a cgroup with processes stays.
+    fn remove_tree(dir: &Path) {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove_tree(&e.path());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
     let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
         return;
     };
     for h in rd.flatten() {
         let dir = h.path().join(name);
         if dir.is_dir() {
-            let _ = std::fs::remove_dir(&dir);
+            remove_tree(&dir);
         }
     }
-    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(name));
+    remove_tree(&Path::new("/sys/fs/cgroup").join(name));
 }
 
 /// Whether a top-level cgroup `name` exists in any hierarchy.

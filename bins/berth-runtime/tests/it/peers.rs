@@ -1,6 +1,6 @@
 //! berth-runtime driven by the programs that drive runc in production: containerd (through
-//! `ctr run --runc-binary`, i.e. containerd-shim-runc-v2) and dockerd (`--add-runtime`), both
-//! Debian's, each started privately for the test on its own sockets and directories.
+//! `ctr run --runc-binary`, i.e. containerd-shim-runc-v2), dockerd (`--add-runtime`) and podman
+//! (`--runtime`, through conmon), all Debian's, each with its own sockets and directories.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -329,4 +329,92 @@ fn dockerd_runs_containers_with_berth_runtime() {
         "the memory limit OOM-kills: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn podman_runs_and_execs_through_berth_runtime() {
+    require_root!();
+    let Some(podman) = need("podman") else { return };
+    let dir = tempfile::Builder::new()
+        .prefix("berth-podman-")
+        .tempdir()
+        .unwrap();
+    let d = dir.path().to_path_buf();
+    let podman_cmd = || {
+        let mut c = Command::new(&podman);
+        c.arg("--root")
+            .arg(d.join("root"))
+            .arg("--runroot")
+            .arg(d.join("run"))
+            .args(["--cgroup-manager", "cgroupfs", "--events-backend", "file"])
+            .arg("--runtime")
+            .arg(berth_bin());
+        c
+    };
+    // podman asks for RLIMIT_NOFILE and RLIMIT_NPROC of 1048576; a host whose root lacks
+    // CAP_SYS_RESOURCE (this sandbox) cannot grant more than the hard limits conmon inherits,
+    // with any runtime (runc fails the same way, with a vaguer message): ask for modest ones.
+    let common = [
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=8192:8192",
+        "--network",
+        "none",
+    ];
+    let rootfs = rootfs_in(&d);
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "-f"])
+        .arg(d.join("rootfs.tar"))
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let cgroup_parent =
+        (!berth_testutil::cgroup_parent_exists("libpod_parent")).then_some("libpod_parent");
+    // podman is not a daemon: the guard holds a placeholder process and, when the test ends,
+    // undoes what podman left mounted under its directory and the cgroup parent it made.
+    let placeholder = Command::new("sleep").arg("3600").spawn().unwrap();
+    let _cleanup = Daemon {
+        child: placeholder,
+        dir,
+        cgroup_parent,
+    };
+    let (ok, _, err) = run(podman_cmd()
+        .arg("import")
+        .arg(d.join("rootfs.tar"))
+        .arg("bb:1"));
+    assert!(ok, "podman import: {err}");
+
+    let (ok, out, err) = run(podman_cmd().args(["run", "--rm"]).args(common).args([
+        "bb:1",
+        "sh",
+        "-c",
+        "echo pid=$$; grep -E '^Seccomp:' /proc/self/status",
+    ]));
+    assert!(ok, "podman run: {err}");
+    assert_eq!(out, "pid=1\nSeccomp:\t2\n");
+    let (ok, _, err) = run(podman_cmd()
+        .args(["run", "-d", "--name", "p1"])
+        .args(common)
+        .args(["bb:1", "sleep", "60"]));
+    assert!(ok, "podman run -d: {err}");
+    let (ok, out, err) = run(podman_cmd().args([
+        "exec",
+        "p1",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]));
+    assert!(ok, "podman exec: {err}");
+    assert_eq!(out.trim(), "sleep 60");
+    let (ok, out, err) = run(podman_cmd().args(["exec", "-t", "p1", "tty"]));
+    assert!(
+        ok && out.starts_with("/dev/pts/"),
+        "podman exec -t: {out} {err}"
+    );
+    let (ok, _, err) = run(podman_cmd().args(["rm", "-f", "-t", "0", "p1"]));
+    assert!(ok, "podman rm -f: {err}");
 }
