@@ -52,14 +52,7 @@ fn mount_err(what: &str, dest: &Path, errno: Errno) -> RuntimeError {
 pub(crate) fn prepare(plan: &RootfsPlan<'_>) -> Result<OwnedFd> {
     // Our mounts must not leak back to the host: default to rslave like runc; the spec's
     // rootfsPropagation is applied to the new root after pivot.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| mount_err("make / rslave", Path::new("/"), e))?;
+    make_rslave("/").map_err(|e| mount_err("make / rslave", Path::new("/"), e))?;
     // pivot_root needs the new root to be a mount point.
     mount(
         Some(plan.rootfs),
@@ -309,6 +302,18 @@ fn mount_cgroup(plan: &RootfsPlan<'_>, root: RawFd, dest: &Path, flags: MsFlags)
         .map_err(|e| mount_err("remount cgroup tmpfs read-only", dest, e))?;
     }
     Ok(())
+}
+
+/// Makes the mount at `path` and everything below it a slave: mount events still reach it
+/// from its peers, but nothing done to it propagates back to the host.
+fn make_rslave(path: &str) -> nix::Result<()> {
+    mount(
+        None::<&str>,
+        path,
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
 }
 
 /// Opens (creating if missing) `path` inside the root, as an `O_PATH` fd. Missing parents are
@@ -614,14 +619,7 @@ pub(crate) fn pivot(rootfs: &Path, no_pivot: bool) -> Result<()> {
     pivot_root(".", ".").map_err(|e| mount_err("pivot_root", rootfs, e))?;
     fchdir(&old).map_err(|e| mount_err("fchdir old root", rootfs, e))?;
     // Make the old root a slave so the detach below cannot propagate to the host.
-    mount(
-        None::<&str>,
-        ".",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| mount_err("make old root rslave", rootfs, e))?;
+    make_rslave(".").map_err(|e| mount_err("make old root rslave", rootfs, e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| mount_err("detach old root", rootfs, e))?;
     chdir("/").map_err(|e| mount_err("chdir", Path::new("/"), e))
 }

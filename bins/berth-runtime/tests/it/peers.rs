@@ -83,6 +83,22 @@ fn rootfs_in(dir: &Path) -> PathBuf {
     r
 }
 
+/// A busybox rootfs as a tar under `dir`, for `docker import` / `podman import`.
+fn busybox_tar(dir: &Path) -> PathBuf {
+    let rootfs = rootfs_in(dir);
+    let tar = dir.join("rootfs.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-c", "-f"])
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar of the busybox rootfs");
+    tar
+}
+
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.stdin(Stdio::null()).output().unwrap();
     (
@@ -234,17 +250,8 @@ fn dockerd_runs_containers_with_berth_runtime() {
     });
 
     // An image made here from the busybox rootfs: `docker import` of a tar.
-    let rootfs = rootfs_in(&d);
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-c", "-f"])
-        .arg(d.join("rootfs.tar"))
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(tar.success());
-    let (ok, _, err) = run(docker().arg("import").arg(d.join("rootfs.tar")).arg("bb:1"));
+    let image_tar = busybox_tar(&d);
+    let (ok, _, err) = run(docker().arg("import").arg(&image_tar).arg("bb:1"));
     assert!(ok, "docker import: {err}");
 
     let (ok, out, err) = run(docker().args([
@@ -362,16 +369,7 @@ fn podman_runs_and_execs_through_berth_runtime() {
         "--network",
         "none",
     ];
-    let rootfs = rootfs_in(&d);
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-c", "-f"])
-        .arg(d.join("rootfs.tar"))
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(tar.success());
+    let image_tar = busybox_tar(&d);
     let cgroup_parent =
         (!berth_testutil::cgroup_parent_exists("libpod_parent")).then_some("libpod_parent");
     // podman is not a daemon: the guard holds a placeholder process and, when the test ends,
@@ -382,10 +380,7 @@ fn podman_runs_and_execs_through_berth_runtime() {
         dir,
         cgroup_parent,
     };
-    let (ok, _, err) = run(podman_cmd()
-        .arg("import")
-        .arg(d.join("rootfs.tar"))
-        .arg("bb:1"));
+    let (ok, _, err) = run(podman_cmd().arg("import").arg(&image_tar).arg("bb:1"));
     assert!(ok, "podman import: {err}");
 
     let (ok, out, err) = run(podman_cmd().args(["run", "--rm"]).args(common).args([
