@@ -117,12 +117,50 @@ pub(crate) enum Command {
     Resume { id: String },
     /// Print the runtime's features as JSON (OCI features document).
     Features,
+    /// Change the resource limits of a container (runc's flags, or --resources with OCI JSON).
+    Update(UpdateArgs),
     /// Print resource usage statistics of a container as JSON (`runc events --stats`).
     Events {
         id: String,
         #[arg(long)]
         stats: bool,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UpdateArgs {
+    /// Container id.
+    pub id: String,
+    /// OCI LinuxResources JSON from this file, or `-` for stdin (containerd's way).
+    #[arg(short, long)]
+    pub resources: Option<PathBuf>,
+    /// Memory limit in bytes.
+    #[arg(short, long)]
+    pub memory: Option<i64>,
+    /// Memory soft limit (reservation) in bytes.
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<i64>,
+    /// Memory plus swap limit in bytes (-1: unlimited).
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<i64>,
+    /// CPU shares (relative weight).
+    #[arg(long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// CPU CFS period in microseconds.
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds (-1: none).
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    /// CPUs to run on (e.g. 0-1).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to use.
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of tasks (-1: unlimited).
+    #[arg(long = "pids-limit")]
+    pub pids_limit: Option<i64>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use berth_runtime::{CreateOptions, Runtime};
 
-use crate::cli::CreateArgs;
+use crate::cli::{CreateArgs, UpdateArgs};
 
 fn options(a: &CreateArgs) -> CreateOptions {
     CreateOptions {
@@ -72,5 +72,56 @@ pub(crate) fn pause(rt: &Runtime, id: &str) -> Result<i32> {
 
 pub(crate) fn resume(rt: &Runtime, id: &str) -> Result<i32> {
     rt.resume(id)?;
+    Ok(0)
+}
+
+pub(crate) fn update(rt: &Runtime, a: &UpdateArgs) -> Result<i32> {
+    use anyhow::Context;
+    let mut res: serde_json::Value = match &a.resources {
+        Some(p) if p.as_os_str() == "-" => serde_json::from_reader(std::io::stdin())
+            .context("--resources -: stdin is not OCI LinuxResources JSON")?,
+        Some(p) => serde_json::from_slice(
+            &std::fs::read(p).with_context(|| format!("read {}", p.display()))?,
+        )
+        .with_context(|| format!("{} is not OCI LinuxResources JSON", p.display()))?,
+        None => serde_json::json!({}),
+    };
+    let mut set = |section: &str, key: &str, v: serde_json::Value| {
+        if !res[section].is_object() {
+            res[section] = serde_json::json!({});
+        }
+        res[section][key] = v;
+    };
+    if let Some(v) = a.memory {
+        set("memory", "limit", v.into())
+    }
+    if let Some(v) = a.memory_reservation {
+        set("memory", "reservation", v.into())
+    }
+    if let Some(v) = a.memory_swap {
+        set("memory", "swap", v.into())
+    }
+    if let Some(v) = a.cpu_shares {
+        set("cpu", "shares", v.into())
+    }
+    if let Some(v) = a.cpu_period {
+        set("cpu", "period", v.into())
+    }
+    if let Some(v) = a.cpu_quota {
+        set("cpu", "quota", v.into())
+    }
+    if let Some(v) = &a.cpuset_cpus {
+        set("cpu", "cpus", v.clone().into())
+    }
+    if let Some(v) = &a.cpuset_mems {
+        set("cpu", "mems", v.clone().into())
+    }
+    if let Some(v) = a.pids_limit {
+        set("pids", "limit", v.into())
+    }
+    let resources: berth_runtime::oci_spec::runtime::LinuxResources =
+        serde_json::from_value(res)
+            .context("the resulting resources are not valid OCI LinuxResources")?;
+    rt.update(&a.id, &resources)?;
     Ok(0)
 }

@@ -37,6 +37,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32> {
         Command::List { format, quiet } => info::list(&rt, format, *quiet),
         Command::Features => info::features(),
         Command::Events { id, stats } => info::events(&rt, id, *stats),
+        Command::Update(a) => lifecycle::update(&rt, a),
     }
 }
 

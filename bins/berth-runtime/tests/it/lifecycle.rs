@@ -225,3 +225,71 @@ fn a_failing_prestart_hook_fails_create() {
     );
     assert_eq!(std::fs::read_dir(rt.root.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn update_changes_limits_of_a_running_container() {
+    require_root!();
+    let b = sh("sleep 30");
+    let rt = Rt::berth();
+    let guard = rt.guard("update");
+    let id = guard.id.clone();
+    rt.ok(&[
+        "run",
+        "--detach",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    wait_status(&rt, &id, "running");
+    rt.ok(&[
+        "update",
+        "--memory",
+        "50331648",
+        "--pids-limit",
+        "17",
+        "--cpu-quota",
+        "20000",
+        "--cpu-period",
+        "100000",
+        &id,
+    ]);
+    let stats: serde_json::Value =
+        serde_json::from_str(&rt.ok(&["events", "--stats", &id])).unwrap();
+    assert_eq!(
+        stats["data"]["memory"]["usage"]["limit"], 50331648,
+        "{stats}"
+    );
+    assert_eq!(stats["data"]["pids"]["limit"], 17, "{stats}");
+    let cg = b.config["linux"]["cgroupsPath"].as_str().unwrap();
+    let quota = std::fs::read_to_string(crate::harness::v1_dir("cpu", cg).join("cpu.cfs_quota_us"))
+        .unwrap();
+    assert_eq!(quota.trim(), "20000");
+    // A device list from containerd (`update --resources -`) keeps the default devices usable.
+    let res =
+        serde_json::json!({"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 18}});
+    let f = b.path().join("res.json");
+    std::fs::write(&f, res.to_string()).unwrap();
+    rt.ok(&["update", "--resources", f.to_str().unwrap(), &id]);
+    let out = rt
+        .cmd()
+        .args([
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "echo ok > /dev/null && echo null-works",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "null-works\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, err) = rt.try_cmd(&["update", "--memory", "4096", &id]);
+    assert!(
+        !ok && err.contains("memory"),
+        "a limit below usage is refused with a reason: {err}"
+    );
+}

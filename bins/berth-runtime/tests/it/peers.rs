@@ -304,6 +304,20 @@ fn dockerd_runs_containers_with_berth_runtime() {
     ]));
     let (ok, out, err) = run(docker().args(["exec", "s1", "sh", "-c", "echo exec-ok"]));
     assert!(ok && out == "exec-ok\n", "docker exec: {err}");
+    // docker update → containerd → `berth-runtime update --resources -`.
+    let (ok, _, err) =
+        run(docker().args(["update", "--memory", "48m", "--memory-swap", "48m", "s1"]));
+    assert!(ok, "docker update: {err}");
+    let (ok, out, err) = run(docker().args([
+        "exec",
+        "s1",
+        "cat",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]));
+    assert!(
+        ok && out.trim() == (48u64 << 20).to_string(),
+        "the new limit is in force: {out} {err}"
+    );
     let (ok, _, err) = run(docker().args(["stop", "-t", "1", "s1"]));
     assert!(ok, "docker stop: {err}");
     let (ok, out, _) = run(docker().args(["inspect", "-f", "{{.State.ExitCode}}", "s1"]));

@@ -308,6 +308,25 @@ impl Runtime {
         Ok(self.cgroup_of(&st)?.pids()?)
     }
 
+    /// `update`: applies new resource limits to a created, running or paused container.
+    pub fn update(&self, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        let st = self.state(id)?;
+        let status = st.status(&self.root);
+        if status == Status::Stopped {
+            return Err(RuntimeError::BadState {
+                id: id.into(),
+                status: status.as_str(),
+                op: "update (the container is not running)",
+            });
+        }
+        // A new device list replaces the old one: keep the defaults every container needs.
+        let resources = match resources.devices() {
+            Some(_) => spawn::with_default_device_rules(resources.clone()),
+            None => resources.clone(),
+        };
+        Ok(self.cgroup_of(&st)?.apply(&resources)?)
+    }
+
     /// The container's cgroup statistics.
     pub fn stats(&self, id: &str) -> Result<berth_cgroups::Stats> {
         let st = self.state(id)?;

@@ -341,7 +341,7 @@ impl Runtime {
 /// Appends the device rules every container needs to use its default /dev nodes (runc's
 /// "allowed devices"): a spec that denies all devices, as `runc spec` does, still gets a working
 /// /dev/null, /dev/tty and ptys.
-fn with_default_device_rules(
+pub(super) fn with_default_device_rules(
     mut res: oci_spec::runtime::LinuxResources,
 ) -> oci_spec::runtime::LinuxResources {
     use oci_spec::runtime::{LinuxDeviceCgroupBuilder, LinuxDeviceType as T};
