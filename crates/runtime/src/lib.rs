@@ -30,6 +30,7 @@ pub mod seccomp;
 pub mod state;
 mod sync;
 mod sys;
+mod sysctl;
 pub mod wait;
 
 pub use berth_cgroups as cgroups;

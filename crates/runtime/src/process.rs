@@ -255,8 +255,11 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
 
 /// The home directory of `uid` in the container's /etc/passwd, or "/".
 fn home_of(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
+    // The rootfs is the image's: only read a regular file (a FIFO there would block us forever).
+    std::fs::symlink_metadata("/etc/passwd")
         .ok()
+        .filter(|m| m.is_file())
+        .and_then(|_| std::fs::read_to_string("/etc/passwd").ok())
         .and_then(|text| {
             text.lines().find_map(|l| {
                 let f: Vec<&str> = l.split(':').collect();

@@ -105,3 +105,19 @@ fn rlimit_above_hard_is_refused_with_a_reason() {
         "nothing left behind"
     );
 }
+
+#[test]
+fn host_wide_sysctls_are_refused_before_anything_is_created() {
+    require_root!();
+    let mut b = sh("true");
+    b.edit(|c| c["linux"]["sysctl"] = json!({"vm.overcommit_memory": "1"}));
+    let rt = Rt::berth();
+    let out = rt.run(&b, &berth_testutil::unique("sysctl"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not namespaced"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(rt.root.path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}

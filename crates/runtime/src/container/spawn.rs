@@ -107,6 +107,22 @@ fn plan_namespaces(spec: &Spec) -> Result<NsPlan> {
     Ok(plan)
 }
 
+/// Refuses sysctls that are not namespaced, or whose namespace the container does not have.
+fn check_sysctls(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let nss = linux.namespaces().clone().unwrap_or_default();
+    let has = |t: LinuxNamespaceType| nss.iter().any(|n| n.typ() == t);
+    let owned = crate::sysctl::Owned {
+        ipc: has(LinuxNamespaceType::Ipc),
+        net: has(LinuxNamespaceType::Network),
+        uts: has(LinuxNamespaceType::Uts),
+    };
+    for key in linux.sysctl().iter().flat_map(|m| m.keys()) {
+        crate::sysctl::check(key, owned)?;
+    }
+    Ok(())
+}
+
 fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let linux = spec.linux().clone().unwrap_or_default();
     let fmt = |maps: Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> String {
@@ -211,6 +227,7 @@ impl Runtime {
         for r in process.rlimits().iter().flatten() {
             process::check_rlimit(r)?;
         }
+        check_sysctls(&spec)?;
         let root_path = spec
             .root()
             .as_ref()
