@@ -141,10 +141,6 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
         nix::unistd::setsid().map_err(|e| RuntimeError::sys("setsid", e))?;
     }
 
-    if let Some(adj) = plan.process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .map_err(|e| RuntimeError::io("write", "/proc/self/oom_score_adj", e))?;
-    }
     for r in plan.process.rlimits().iter().flatten() {
         set_rlimit(r)?;
     }

@@ -41,6 +41,27 @@ pub(crate) unsafe fn clone_fork(flags: libc::c_int) -> Result<libc::pid_t> {
     Ok(ret as libc::pid_t)
 }
 
+/// [`clone_fork`] for a child that will sit in a container's namespaces while it still runs
+/// the runtime's code: the caller is made non-dumpable first, so the child is born that way
+/// (the flag lives in the copied mm). A non-dumpable process's `/proc/<pid>/exe` cannot be
+/// opened by a process without CAP_SYS_PTRACE over it, so a container cannot reach the
+/// runtime binary through it (CVE-2019-5736 class). `execve` of the user's program makes the
+/// process dumpable again, as any process.
+///
+/// # Safety
+/// As [`clone_fork`].
+pub(crate) unsafe fn clone_fork_undumpable(flags: libc::c_int) -> Result<libc::pid_t> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(RuntimeError::sys(
+            "make the runtime non-dumpable",
+            Errno::last(),
+        ));
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { clone_fork(flags) }
+}
+
 /// Opens `path` relative to `root` with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`:
 /// symlinks and `..` are resolved as if `root` were `/`, so nothing outside it can be reached.
 pub(crate) fn open_in_root(root: RawFd, path: &Path, flags: libc::c_int) -> nix::Result<OwnedFd> {

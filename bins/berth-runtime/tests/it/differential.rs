@@ -58,6 +58,12 @@ fn cases() -> Vec<(&'static str, &'static str, Edit)> {
             c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
             c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
         }),
+        ("user namespace + oom_score_adj", "id -u; cat /proc/self/oom_score_adj", |c| {
+            c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+            c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 310000, "size": 65536}]);
+            c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 310000, "size": 65536}]);
+            c["process"]["oomScoreAdj"] = 300.into();
+        }),
         ("exit code", "exit 7", |_| {}),
         ("join network namespace by path", "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort", |c| {
             let ns = c["linux"]["namespaces"].as_array_mut().unwrap();

@@ -217,3 +217,91 @@ fn masked_path_uses_the_real_null_device_even_if_the_rootfs_swaps_it() {
         "/proc/keys is masked with the null device, not core_pattern: {out}"
     );
 }
+
+/// CVE-2019-5736 class: while an exec'd process still runs the runtime's code inside the
+/// container's pid namespace, the container must not be able to open its /proc/<pid>/exe
+/// (the host's berth-runtime binary). The exec child is caught and stopped in that window.
+///
+/// With default capabilities the kernel's capability check alone already refuses (the child
+/// holds capabilities the container lacks); the non-dumpable flag berth sets before clone is
+/// what protects a user-namespaced container with full capabilities in its namespace, which
+/// this test does not reach (it cannot choose when, relative to setns, it stops the child).
+#[test]
+fn the_runtime_binary_is_unreachable_through_proc_exe() {
+    require_root!();
+    let b = sh("sleep 60");
+    let rt = Rt::berth();
+    let guard = rt.guard("exe");
+    let id = guard.id.clone();
+    rt.ok(&[
+        "run",
+        "--detach",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    let mut verdict = None;
+    for _ in 0..100 {
+        let mut exec = rt
+            .cmd()
+            .args(["exec", &id, "sleep", "5"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let parent = exec.id();
+        // Find the exec child the moment it exists and freeze it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut child = None;
+        while child.is_none() && std::time::Instant::now() < deadline {
+            child = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+                .ok()
+                .and_then(|s| {
+                    s.split_whitespace()
+                        .next()
+                        .and_then(|p| p.parse::<i32>().ok())
+                });
+        }
+        let Some(child) = child else {
+            let _ = exec.wait();
+            continue;
+        };
+        // SAFETY: signalling a process this test started (through berth-runtime).
+        unsafe { libc::kill(child, libc::SIGSTOP) };
+        let exe = std::fs::read_link(format!("/proc/{child}/exe")).unwrap_or_default();
+        if exe.file_name().is_some_and(|n| n == "berth-runtime") {
+            let status = std::fs::read_to_string(format!("/proc/{child}/status")).unwrap();
+            let nspid = status
+                .lines()
+                .find(|l| l.starts_with("NSpid:"))
+                .and_then(|l| l.split_whitespace().last())
+                .unwrap()
+                .to_string();
+            let probe = format!("cat /proc/{nspid}/exe > /dev/null; echo rc=$?; readlink /proc/{nspid}/exe; echo rl=$?");
+            let out = rt
+                .cmd()
+                .args(["exec", &id, "sh", "-c", &probe])
+                .output()
+                .unwrap();
+            verdict = Some(format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(child, libc::SIGKILL);
+            libc::kill(child, libc::SIGCONT);
+        }
+        let _ = exec.wait();
+        if verdict.is_some() {
+            break;
+        }
+    }
+    let v = verdict.expect("caught an exec child before its execve at least once in 100 tries");
+    assert!(
+        v.contains("Permission denied") && v.contains("rc=1") && v.contains("rl=1"),
+        "the container reached the runtime binary: {v}"
+    );
+}

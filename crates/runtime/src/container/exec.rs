@@ -91,13 +91,9 @@ impl Runtime {
                 .map_err(|e| RuntimeError::sys("join the container's pid namespace", e))?;
         }
         // SAFETY: as in create: single-threaded caller, child ends in execve or _exit.
-        let pid = unsafe { sys::clone_fork(0) }?;
+        let pid = unsafe { sys::clone_fork_undumpable(0) }?;
         if pid == 0 {
             drop(parent_end);
-            // Never let the container see a dumpable copy of the runtime (CVE-2019-5736 class):
-            // a non-dumpable process's /proc/<pid>/exe cannot be opened by the container.
-            // SAFETY: prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
             process::child_main(ChildPlan {
                 spec: &spec,
                 process,
@@ -119,7 +115,7 @@ impl Runtime {
             pid,
             sync: parent_end,
         };
-        child.release(&cg)?;
+        child.release(&cg, process.oom_score_adj())?;
         let pty = child.await_ready(|| {
             Err(RuntimeError::Init(
                 "an exec process never runs hooks".into(),

@@ -286,7 +286,7 @@ impl Runtime {
         };
         // SAFETY: berth-runtime's callers are single-threaded at this point (the CLI, a shim);
         // the child runs only child_main, which ends in execve or _exit.
-        let pid = unsafe { sys::clone_fork(ns.clone.bits()) }?;
+        let pid = unsafe { sys::clone_fork_undumpable(ns.clone.bits()) }?;
         if pid == 0 {
             drop(parent_end);
             process::child_main(ChildPlan {
@@ -315,7 +315,7 @@ impl Runtime {
         if ns.user_ns {
             write_id_maps(pid, &spec).map_err(|e| child.fail(e))?;
         }
-        child.release(cg)?;
+        child.release(cg, process.oom_score_adj())?;
 
         let init_start_time = state::proc_stat(pid).map(|(_, t)| t).unwrap_or(0);
         let st = State {
@@ -440,12 +440,31 @@ impl Child {
         e
     }
 
-    /// Lets the child go on, then moves it into its cgroup while it sets itself up, and says so
-    /// (see `Msg::Cgroup`).
-    pub(super) fn release(&self, cg: &AnyCgroupManager) -> Result<()> {
-        sync::send(self.sync.as_raw_fd(), &Msg::Go).map_err(|e| self.fail(e))?;
+    /// Sets the child's OOM score, lets it go on, then moves it into its cgroup while it sets
+    /// itself up, and says so (see `Msg::Cgroup`).
+    ///
+    /// The OOM score is written from here, not by the child: the child is non-dumpable (see
+    /// `sys::clone_fork_undumpable`), so its /proc files belong to the host's root, which a
+    /// child in a user namespace is not.
+    pub(super) fn release(&self, cg: &AnyCgroupManager, oom_score_adj: Option<i32>) -> Result<()> {
+        if let Some(adj) = oom_score_adj {
+            let path = format!("/proc/{}/oom_score_adj", self.pid);
+            std::fs::write(&path, adj.to_string())
+                .map_err(|e| self.fail(RuntimeError::io("write", path, e)))?;
+        }
+        sync::send(self.sync.as_raw_fd(), &Msg::Go).map_err(|e| self.fail_reading_child(e))?;
         cg.add_task(self.pid).map_err(|e| self.fail(e.into()))?;
-        sync::send(self.sync.as_raw_fd(), &Msg::Cgroup).map_err(|e| self.fail(e))
+        sync::send(self.sync.as_raw_fd(), &Msg::Cgroup).map_err(|e| self.fail_reading_child(e))
+    }
+
+    /// Like [`Child::fail`] after a failed send: the child most likely exited after reporting
+    /// why, so its message (if any) is the error to show, not our broken pipe.
+    fn fail_reading_child(&self, e: RuntimeError) -> RuntimeError {
+        let said = match sync::recv(self.sync.as_raw_fd()) {
+            Ok(Some((Msg::Error(msg), _))) => RuntimeError::Init(msg),
+            _ => e,
+        };
+        self.fail(said)
     }
 
     /// Reads the child's messages until it is ready, running `on_hooks` (then letting it go on)
