@@ -2,8 +2,7 @@
 //!
 //! Everything else in the crate calls nix; only here do we call `libc::syscall` directly.
 
-use std::ffi::CString;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -64,34 +63,12 @@ pub(crate) unsafe fn clone_fork_undumpable(flags: libc::c_int) -> Result<libc::p
 
 /// Opens `path` relative to `root` with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`:
 /// symlinks and `..` are resolved as if `root` were `/`, so nothing outside it can be reached.
+/// (The resolution itself is `berth_fs::open_in_root`, shared with layer unpacking.)
 pub(crate) fn open_in_root(root: RawFd, path: &Path, flags: libc::c_int) -> nix::Result<OwnedFd> {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        rel
-    };
-    let c = CString::new(rel.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: open_how is plain integers; all-zero is its documented default.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: `c` is a valid NUL-terminated string and `how` a valid open_how that outlives the
-    // call; the size argument is its exact size.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root,
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+    // SAFETY: callers pass a directory fd they hold open for the duration of the call.
+    let root = unsafe { std::os::fd::BorrowedFd::borrow_raw(root) };
+    berth_fs::open_in_root(root, path, flags)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
 /// Marks every fd from `first` upward close-on-exec, so nothing the runtime holds leaks into the
