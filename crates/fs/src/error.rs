@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use berth_types::ErrorKind;
 
-/// What went wrong while extracting a layer.
+/// What went wrong while extracting or packing a layer.
 #[derive(Debug, thiserror::Error)]
 pub enum FsError {
     /// The destination directory could not be opened.
@@ -54,6 +54,17 @@ pub enum FsError {
         /// The underlying error, errno kept.
         source: io::Error,
     },
+    /// Packing a directory into a layer failed at `path` (a file under the packed directory,
+    /// or the directory itself).
+    #[error("packing {path}: {op} failed: {source}")]
+    Pack {
+        /// The host path being read when it failed.
+        path: PathBuf,
+        /// The operation that failed (e.g. "lstat", "writing tar entry").
+        op: &'static str,
+        /// The underlying error, errno kept.
+        source: io::Error,
+    },
     /// The kernel lacks `openat2(2)` (Linux 5.6+), which safe extraction relies on.
     #[error("openat2 is not available on this kernel (needs Linux 5.6+); refusing to extract without in-root path resolution")]
     NoOpenat2,
@@ -70,10 +81,14 @@ impl FsError {
     /// The class of this failure, for mapping to an HTTP status or exit code.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            FsError::OpenDest { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+            FsError::OpenDest { source, .. } | FsError::Pack { source, .. }
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
                 ErrorKind::NotFound
             }
-            FsError::OpenDest { .. } | FsError::Io { .. } => ErrorKind::Internal,
+            FsError::OpenDest { .. } | FsError::Io { .. } | FsError::Pack { .. } => {
+                ErrorKind::Internal
+            }
             FsError::HostileEntry { .. } | FsError::Archive { .. } => ErrorKind::InvalidArgument,
             FsError::Unsupported { .. } | FsError::NoOpenat2 => ErrorKind::NotImplemented,
         }
@@ -84,6 +99,14 @@ impl FsError {
             name: name.to_owned(),
             op,
             source: source.into(),
+        }
+    }
+
+    pub(crate) fn pack(path: &std::path::Path, op: &'static str, source: io::Error) -> Self {
+        FsError::Pack {
+            path: path.to_owned(),
+            op,
+            source,
         }
     }
 

@@ -23,11 +23,17 @@
 //! - Malformed or truncated input is an error, never a panic. File content is streamed.
 //!
 //! Extraction is synchronous and single-threaded; `dest` must not be modified concurrently.
+//!
+//! The reverse direction lives here too, so the layer format has one owner: [`pack_layer`]
+//! turns a container's overlayfs upper dir into an OCI layer tar, deterministically (the same
+//! tree always gives the same bytes, hence the same digest) and converting overlay whiteouts
+//! back to OCI ones. See the `pack` module docs.
 
 #![warn(missing_docs)]
 
 mod error;
 mod ops;
+mod pack;
 mod sys;
 mod unpack;
 
@@ -35,6 +41,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 pub use error::FsError;
+pub use pack::{pack_layer, PackOptions};
 pub use sys::open_in_root;
 
 /// How to treat entries whose effect depends on privilege.

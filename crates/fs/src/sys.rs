@@ -102,3 +102,63 @@ pub(crate) fn lset_xattr_at(
     }
     Ok(())
 }
+
+/// Lists the extended attributes of `path` as (name, value) pairs, without following a final
+/// symlink. A filesystem without xattr support yields an empty list.
+pub(crate) fn llist_xattrs(path: &Path) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let names = read_sized(|buf, len| {
+        // SAFETY: `c_path` is NUL-terminated and outlives the call; `buf` is null with `len` 0
+        // (a size query) or writable for `len` bytes.
+        unsafe { libc::llistxattr(c_path.as_ptr(), buf.cast(), len) }
+    });
+    let names = match names {
+        Ok(n) => n,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let c_name =
+            std::ffi::CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let value = read_sized(|buf, len| {
+            // SAFETY: both strings are NUL-terminated and outlive the call; `buf` is null with
+            // `len` 0 (a size query) or writable for `len` bytes.
+            unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), buf.cast(), len) }
+        });
+        match value {
+            Ok(v) => out.push((name.to_vec(), v)),
+            // Removed between listing and reading.
+            Err(e) if e.raw_os_error() == Some(libc::ENODATA) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a `*xattr` call that fills a buffer: first asks for the size, then reads, retrying if
+/// the value grew in between (`ERANGE`).
+fn read_sized(mut call: impl FnMut(*mut u8, usize) -> libc::ssize_t) -> io::Result<Vec<u8>> {
+    loop {
+        let size = call(std::ptr::null_mut(), 0);
+        let size = usize::try_from(size).map_err(|_| io::Error::last_os_error())?;
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let mut buf = vec![0u8; size];
+        let got = call(buf.as_mut_ptr(), buf.len());
+        match usize::try_from(got) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::ERANGE) {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! into a temp dir, and checked with `lstat`/`readlink`/`lgetxattr`.
 
 mod hostile;
+mod pack;
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
