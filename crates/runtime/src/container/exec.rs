@@ -30,15 +30,9 @@ impl Runtime {
         pid_file: Option<&Path>,
         preserve_fds: i32,
     ) -> Result<Running> {
-        let st = self.state(id)?;
-        let status = st.status(&self.root);
-        if status != Status::Running {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: status.as_str(),
-                op: "exec (the container must be running)",
-            });
-        }
+        let (st, _) = self.state_for(id, "exec (the container must be running)", |s| {
+            s == Status::Running
+        })?;
         let spec = load_spec(&st.bundle)?;
         for r in process.rlimits().iter().flatten() {
             process::check_rlimit(r)?;

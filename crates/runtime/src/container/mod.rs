@@ -144,15 +144,10 @@ impl Runtime {
 
     /// `start`: lets a created container's init exec the user process.
     pub fn start(&self, id: &str) -> Result<()> {
-        let st = State::load(&self.root, id)?;
-        let status = st.status(&self.root);
-        if status != Status::Created {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: status.as_str(),
-                op: "start (only a created container can be started)",
-            });
-        }
+        let (st, _) =
+            self.state_for(id, "start (only a created container can be started)", |s| {
+                s == Status::Created
+            })?;
         let fifo = state::exec_fifo(&state::container_dir(&self.root, id));
         let fd = nix::fcntl::open(
             &fifo,
@@ -192,6 +187,26 @@ impl Runtime {
         State::load(&self.root, id)
     }
 
+    /// The state of `id` and its current status, if `allowed` accepts that status; otherwise
+    /// the error every verb gives for a container in the wrong state, naming `op`.
+    fn state_for(
+        &self,
+        id: &str,
+        op: &'static str,
+        allowed: impl Fn(Status) -> bool,
+    ) -> Result<(State, Status)> {
+        let st = self.state(id)?;
+        let status = st.status(&self.root);
+        if !allowed(status) {
+            return Err(RuntimeError::BadState {
+                id: id.into(),
+                status: status.as_str(),
+                op,
+            });
+        }
+        Ok((st, status))
+    }
+
     /// Every container under the root.
     pub fn list(&self) -> Result<Vec<State>> {
         let mut out = Vec::new();
@@ -220,15 +235,9 @@ impl Runtime {
 
     /// `kill`: sends `signal` to init, or with `all` to every process of the container.
     pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
-        let st = self.state(id)?;
-        let status = st.status(&self.root);
-        if status == Status::Stopped {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: status.as_str(),
-                op: "kill (the container is not running)",
-            });
-        }
+        let (st, _) = self.state_for(id, "kill (the container is not running)", |s| {
+            s != Status::Stopped
+        })?;
         if all {
             return Ok(self.cgroup_of(&st)?.kill_all(signal)?);
         }
@@ -244,15 +253,9 @@ impl Runtime {
 
     /// `delete`: removes a stopped container (any container with `force`, killing it first).
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        let st = self.state(id)?;
-        let status = st.status(&self.root);
-        if status != Status::Stopped && status != Status::Created && !force {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: status.as_str(),
-                op: "delete (stop it first or use --force)",
-            });
-        }
+        let (st, status) = self.state_for(id, "delete (stop it first or use --force)", |s| {
+            force || s == Status::Stopped || s == Status::Created
+        })?;
         let cg = self.cgroup_of(&st)?;
         if status != Status::Stopped {
             if status == Status::Paused {
@@ -278,27 +281,13 @@ impl Runtime {
 
     /// `pause`: freezes every process of the container.
     pub fn pause(&self, id: &str) -> Result<()> {
-        let st = self.state(id)?;
-        if st.status(&self.root) != Status::Running {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: st.status(&self.root).as_str(),
-                op: "pause",
-            });
-        }
+        let (st, _) = self.state_for(id, "pause", |s| s == Status::Running)?;
         Ok(self.cgroup_of(&st)?.freeze()?)
     }
 
     /// `resume`: thaws a paused container.
     pub fn resume(&self, id: &str) -> Result<()> {
-        let st = self.state(id)?;
-        if st.status(&self.root) != Status::Paused {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: st.status(&self.root).as_str(),
-                op: "resume",
-            });
-        }
+        let (st, _) = self.state_for(id, "resume", |s| s == Status::Paused)?;
         Ok(self.cgroup_of(&st)?.thaw()?)
     }
 
@@ -310,15 +299,9 @@ impl Runtime {
 
     /// `update`: applies new resource limits to a created, running or paused container.
     pub fn update(&self, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
-        let st = self.state(id)?;
-        let status = st.status(&self.root);
-        if status == Status::Stopped {
-            return Err(RuntimeError::BadState {
-                id: id.into(),
-                status: status.as_str(),
-                op: "update (the container is not running)",
-            });
-        }
+        let (st, _) = self.state_for(id, "update (the container is not running)", |s| {
+            s != Status::Stopped
+        })?;
         // A new device list replaces the old one: keep the defaults every container needs.
         let resources = match resources.devices() {
             Some(_) => spawn::with_default_device_rules(resources.clone()),
