@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use berth_testutil::Bundle;
 
@@ -95,6 +96,18 @@ impl Rt {
             .unwrap()
     }
 
+    /// `run --detach`, then waits until the container reports running.
+    pub fn run_detached(&self, bundle: &Bundle, id: &str) {
+        self.ok(&[
+            "run",
+            "--detach",
+            "--bundle",
+            bundle.path().to_str().unwrap(),
+            id,
+        ]);
+        wait_status(self, id, "running");
+    }
+
     pub fn state(&self, id: &str) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["state", id])).unwrap()
     }
@@ -165,4 +178,17 @@ pub fn v1_dir(controller: &str, cgroup_path: &str) -> PathBuf {
     Path::new("/sys/fs/cgroup")
         .join(controller)
         .join(cgroup_path.trim_start_matches('/'))
+}
+
+/// Waits (up to 10 s) until `id` reports status `want`.
+pub fn wait_status(rt: &Rt, id: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = rt.state(id);
+        if st["status"] == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never became {want}: {st}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -1,24 +1,12 @@
 //! create → start → state → kill → delete, exec, pause/resume, hooks and exit codes, with the
 //! statuses and errors runc's callers rely on.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_testutil::require_root;
 use serde_json::json;
 
-use crate::harness::{sh, stderr, stdout, Rt};
-
-fn wait_status(rt: &Rt, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = rt.state(id);
-        if st["status"] == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{id} never became {want}: {st}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use crate::harness::{sh, stderr, stdout, wait_status, Rt};
 
 #[test]
 fn create_start_kill_delete() {
@@ -128,14 +116,7 @@ fn exec_joins_the_container() {
     let rt = Rt::berth();
     let guard = rt.guard("exec");
     let id = guard.id.clone();
-    rt.ok(&[
-        "run",
-        "--detach",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &id,
-    ]);
-    wait_status(&rt, &id, "running");
+    rt.run_detached(&b, &id);
     std::thread::sleep(Duration::from_millis(100));
     let out = rt
         .cmd()
@@ -233,14 +214,7 @@ fn update_changes_limits_of_a_running_container() {
     let rt = Rt::berth();
     let guard = rt.guard("update");
     let id = guard.id.clone();
-    rt.ok(&[
-        "run",
-        "--detach",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &id,
-    ]);
-    wait_status(&rt, &id, "running");
+    rt.run_detached(&b, &id);
     rt.ok(&[
         "update",
         "--memory",

@@ -233,13 +233,7 @@ fn the_runtime_binary_is_unreachable_through_proc_exe() {
     let rt = Rt::berth();
     let guard = rt.guard("exe");
     let id = guard.id.clone();
-    rt.ok(&[
-        "run",
-        "--detach",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &id,
-    ]);
+    rt.run_detached(&b, &id);
     let mut verdict = None;
     for _ in 0..100 {
         let mut exec = rt
