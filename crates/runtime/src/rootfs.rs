@@ -128,16 +128,8 @@ fn mount_one(plan: &RootfsPlan<'_>, root: RawFd, m: &Mount) -> Result<()> {
         .map_err(|e| mount_err(&format!("bind {}", source.display()), dest, e))?;
         let extra = opts.flags & !MsFlags::MS_REMOUNT;
         if !extra.is_empty() {
-            // Flags on a bind take a second, remount call; reopen the target to get the new mount.
-            let target = ensure_in_root(root, dest, target_is_dir)?;
-            mount(
-                None::<&str>,
-                fd_path(target.as_raw_fd()).as_str(),
-                None::<&str>,
-                extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
-                None::<&str>,
-            )
-            .map_err(|e| mount_err("remount bind with flags", dest, e))?;
+            // Flags on a bind take a second, remount call.
+            remount_in_root(root, dest, target_is_dir, extra, "remount bind with flags")?;
         }
     } else {
         let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
@@ -239,7 +231,7 @@ fn mount_cgroup(plan: &RootfsPlan<'_>, root: RawFd, dest: &Path, flags: MsFlags)
         let sub = dest.join(name);
         let t = ensure_in_root(root, &sub, true)?;
         let tp = fd_path(t.as_raw_fd());
-        let res = match (&h.kind, plan.cgroup_ns) {
+        match (&h.kind, plan.cgroup_ns) {
             (HierarchyKind::V1 { controllers }, true) => {
                 let data = controllers.join(",");
                 // A named hierarchy (name=systemd) is mounted with its name as source, as runc does.
@@ -254,6 +246,7 @@ fn mount_cgroup(plan: &RootfsPlan<'_>, root: RawFd, dest: &Path, flags: MsFlags)
                     flags,
                     Some(data.as_str()),
                 )
+                .map_err(|e| mount_err("mount cgroup hierarchy", &sub, e))
             }
             (HierarchyKind::V2, true) => mount(
                 Some("cgroup2"),
@@ -261,7 +254,8 @@ fn mount_cgroup(plan: &RootfsPlan<'_>, root: RawFd, dest: &Path, flags: MsFlags)
                 Some("cgroup2"),
                 flags,
                 None::<&str>,
-            ),
+            )
+            .map_err(|e| mount_err("mount cgroup hierarchy", &sub, e)),
             (_, false) => {
                 let src = h.mountpoint.join(rel);
                 let src = if src.exists() {
@@ -276,32 +270,35 @@ fn mount_cgroup(plan: &RootfsPlan<'_>, root: RawFd, dest: &Path, flags: MsFlags)
                     MsFlags::MS_BIND | MsFlags::MS_REC,
                     None::<&str>,
                 )
-                .and_then(|()| {
-                    let t = ensure_in_root(root, &sub, true).map_err(|_| Errno::ENOENT)?;
-                    mount(
-                        None::<&str>,
-                        fd_path(t.as_raw_fd()).as_str(),
-                        None::<&str>,
-                        flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
-                        None::<&str>,
-                    )
-                })
+                .map_err(|e| mount_err("mount cgroup hierarchy", &sub, e))
+                .and_then(|()| remount_in_root(root, &sub, true, flags, "mount cgroup hierarchy"))
             }
-        };
-        res.map_err(|e| mount_err("mount cgroup hierarchy", &sub, e))?;
+        }?;
     }
     if flags.contains(MsFlags::MS_RDONLY) {
-        let t = ensure_in_root(root, dest, true)?;
-        mount(
-            None::<&str>,
-            fd_path(t.as_raw_fd()).as_str(),
-            None::<&str>,
-            base_flags | MsFlags::MS_RDONLY | MsFlags::MS_REMOUNT | MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(|e| mount_err("remount cgroup tmpfs read-only", dest, e))?;
+        remount_in_root(
+            root,
+            dest,
+            true,
+            base_flags | MsFlags::MS_RDONLY,
+            "remount cgroup tmpfs read-only",
+        )?;
     }
     Ok(())
+}
+
+/// Applies `flags` to the mount now at `dest` with a bind remount. The target is reopened so
+/// the call reaches the mount just made there, not the directory it covers.
+fn remount_in_root(root: RawFd, dest: &Path, dir: bool, flags: MsFlags, what: &str) -> Result<()> {
+    let t = ensure_in_root(root, dest, dir)?;
+    mount(
+        None::<&str>,
+        fd_path(t.as_raw_fd()).as_str(),
+        None::<&str>,
+        flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+        None::<&str>,
+    )
+    .map_err(|e| mount_err(what, dest, e))
 }
 
 /// Makes the mount at `path` and everything below it a slave: mount events still reach it
