@@ -20,7 +20,15 @@
 //!   always are.
 //! - OCI whiteouts are converted to the overlayfs format: `.wh.<name>` becomes a 0:0 character
 //!   device `<name>`, `.wh..wh..opq` sets `trusted.overlay.opaque=y` on its directory.
-//! - Malformed or truncated input is an error, never a panic. File content is streamed.
+//! - Malformed or truncated input is an error, never a panic. File content is streamed, and
+//!   the decompressed stream is read to its end (so a bad trailing gzip checksum is caught).
+//! - Sparse files stay sparse: aligned all-zero 4 KiB blocks of file content (GNU sparse holes,
+//!   or zeros stored verbatim) are skipped, not written, and the length is set with
+//!   `ftruncate`; the file reads back byte-identical.
+//!
+//! [`unpack_layer_observed`] shows a caller every byte of the *uncompressed* stream, once and
+//! in order, during the same pass (for the layer's DiffID); [`observe_decompressed`] does only
+//! that, without extracting.
 //!
 //! Extraction is synchronous and single-threaded; `dest` must not be modified concurrently.
 //!
@@ -34,6 +42,7 @@
 mod error;
 mod ops;
 mod pack;
+mod sparse;
 mod sys;
 mod unpack;
 
@@ -69,7 +78,7 @@ impl Default for UnpackOptions {
 pub struct UnpackStats {
     /// Archive entries processed (every kind, whiteouts included).
     pub entries: u64,
-    /// Bytes of regular-file content written.
+    /// Bytes of regular-file content, holes included (the sum of the files' lengths).
     pub bytes: u64,
     /// Whiteouts converted (`.wh.<name>` and opaque markers).
     pub whiteouts: u64,
@@ -97,12 +106,63 @@ fn detect(head: &[u8]) -> Compression {
 ///
 /// Detects gzip (`1f 8b`), zstd (`28 b5 2f fd`) or plain tar from the first bytes and streams.
 /// See the crate docs for the safety rules. On error, `dest` may hold a partial extraction;
-/// the caller discards it.
+/// the caller discards it. The same as [`unpack_layer_observed`] with an observer that
+/// ignores the bytes (the stream is still read to its end, so trailing garbage or a bad gzip
+/// checksum is an error).
 pub fn unpack_layer(
-    mut reader: impl Read,
+    reader: impl Read,
     dest: &Path,
     opts: &UnpackOptions,
 ) -> Result<UnpackStats, FsError> {
+    unpack_layer_observed(reader, dest, opts, &mut |_| {})
+}
+
+/// Extracts like [`unpack_layer`] and shows `observer` the *uncompressed* stream in the same
+/// pass, e.g. to compute the layer's DiffID (the sha256 of the uncompressed tar) while
+/// unpacking.
+///
+/// The observer sees every decompressed byte exactly once, in order, in chunks of any size
+/// (possibly empty): the tar headers and content, the end-of-archive zero blocks and anything
+/// after them, because the stream is drained to its end once the tar entries end. On error,
+/// it has seen a prefix of the stream and its result must be discarded with `dest`.
+pub fn unpack_layer_observed(
+    reader: impl Read,
+    dest: &Path,
+    opts: &UnpackOptions,
+    observer: &mut dyn FnMut(&[u8]),
+) -> Result<UnpackStats, FsError> {
+    with_decompressed(reader, |dec| {
+        let mut stream = Observed::new(dec, observer);
+        let stats = unpack::unpack_tar(&mut stream, dest, opts)?;
+        drain(&mut stream, &mut vec![0u8; 64 * 1024])?;
+        Ok(stats)
+    })
+}
+
+/// Decompresses a layer blob (gzip, zstd or plain, detected as by [`unpack_layer`]) to its end
+/// without extracting anything, feeding every uncompressed byte to `observer` in order.
+/// Returns the uncompressed length.
+///
+/// For computing the DiffID of a compressed blob, e.g. one already in a content store. Nothing
+/// is parsed as tar, so this accepts any stream that decompresses.
+pub fn observe_decompressed(
+    reader: impl Read,
+    observer: &mut dyn FnMut(&[u8]),
+) -> Result<u64, FsError> {
+    with_decompressed(reader, |dec| {
+        let mut stream = Observed::new(dec, observer);
+        drain(&mut stream, &mut vec![0u8; sparse::COPY_BUF])?;
+        Ok(stream.total)
+    })
+}
+
+/// Detects the compression of `reader` from its first bytes and runs `f` on the decompressed
+/// stream. Gzip is decoded member after member (a blob may be several concatenated members, as
+/// Go's `compress/gzip` accepts), zstd frame after frame.
+fn with_decompressed<T>(
+    mut reader: impl Read,
+    f: impl FnOnce(&mut dyn Read) -> Result<T, FsError>,
+) -> Result<T, FsError> {
     let mut head = [0u8; 4];
     let mut filled = 0;
     while filled < head.len() {
@@ -115,13 +175,53 @@ pub fn unpack_layer(
     }
     let stream = io::Cursor::new(head).take(filled as u64).chain(reader);
     match detect(&head[..filled]) {
-        Compression::Gzip => unpack::unpack_tar(flate2::read::GzDecoder::new(stream), dest, opts),
+        Compression::Gzip => f(&mut flate2::read::MultiGzDecoder::new(stream)),
         Compression::Zstd => {
-            let dec = zstd::stream::read::Decoder::new(stream)
+            let mut dec = zstd::stream::read::Decoder::new(stream)
                 .map_err(|source| FsError::Archive { name: None, source })?;
-            unpack::unpack_tar(dec, dest, opts)
+            f(&mut dec)
         }
-        Compression::None => unpack::unpack_tar(stream, dest, opts),
+        // The decoders buffer their input; a plain stream gets a buffer so that tar's 512-byte
+        // header reads are not one syscall each on an unbuffered file.
+        Compression::None => f(&mut io::BufReader::with_capacity(64 * 1024, stream)),
+    }
+}
+
+/// A reader that shows every byte it returns to an observer and counts them.
+struct Observed<'a, 'o> {
+    inner: &'a mut dyn Read,
+    observer: &'o mut dyn FnMut(&[u8]),
+    total: u64,
+}
+
+impl<'a, 'o> Observed<'a, 'o> {
+    fn new(inner: &'a mut dyn Read, observer: &'o mut dyn FnMut(&[u8])) -> Self {
+        Observed {
+            inner,
+            observer,
+            total: 0,
+        }
+    }
+}
+
+impl Read for Observed<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.observer)(&buf[..n]);
+        self.total += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads `stream` to its end, discarding the bytes (an [`Observed`] still sees them).
+fn drain(stream: &mut impl Read, buf: &mut [u8]) -> Result<(), FsError> {
+    loop {
+        match stream.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(FsError::Archive { name: None, source }),
+        }
     }
 }
 

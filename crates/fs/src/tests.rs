@@ -2,7 +2,9 @@
 //! into a temp dir, and checked with `lstat`/`readlink`/`lgetxattr`.
 
 mod hostile;
+mod observe;
 mod pack;
+mod sparse;
 
 use std::collections::BTreeMap;
 use std::ffi::CString;

@@ -3,7 +3,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -13,6 +13,7 @@ use nix::sys::stat::{Mode, SFlag};
 use tar::EntryType;
 
 use crate::ops::{self, Meta, MetaKind};
+use crate::sparse::{self, CopyError};
 use crate::{sys, FsError, UnpackOptions, UnpackStats};
 
 const OPAQUE: &str = ".wh..wh..opq";
@@ -34,6 +35,8 @@ struct Extractor<'a> {
     opts: &'a UnpackOptions,
     stats: UnpackStats,
     dirs: Vec<LateDir>,
+    /// The file-content copy buffer, reused for every entry.
+    buf: Vec<u8>,
 }
 
 pub(crate) fn unpack_tar(
@@ -51,6 +54,7 @@ pub(crate) fn unpack_tar(
         opts,
         stats: UnpackStats::default(),
         dirs: Vec::new(),
+        buf: vec![0u8; sparse::COPY_BUF],
     };
     let mut archive = tar::Archive::new(reader);
     let entries = archive
@@ -188,7 +192,7 @@ impl Extractor<'_> {
         )
     }
 
-    /// Streams regular-file content; runs of zero blocks become holes (sparse files stay sparse).
+    /// Streams regular-file content; aligned zero blocks become holes (see [`sparse`]).
     fn write_file<R: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, R>,
@@ -200,27 +204,12 @@ impl Extractor<'_> {
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let fd = nix::fcntl::openat(dir, last, flags, Mode::from_bits_truncate(0o600))
             .map_err(|e| FsError::io(name, "openat(O_CREAT|O_EXCL|O_NOFOLLOW)", e))?;
-        let mut file = File::from(fd);
+        let file = File::from(fd);
         let expected = entry.size();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut written: u64 = 0;
-        loop {
-            let n = match entry.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(archive_err(name)(e)),
-            };
-            let chunk = &buf[..n];
-            if chunk.iter().all(|b| *b == 0) {
-                file.seek(SeekFrom::Current(n as i64))
-                    .map_err(|e| FsError::io(name, "lseek", e))?;
-            } else {
-                file.write_all(chunk)
-                    .map_err(|e| FsError::io(name, "write", e))?;
-            }
-            written += n as u64;
-        }
+        let written = sparse::copy_sparse(entry, &file, &mut self.buf).map_err(|e| match e {
+            CopyError::Read(e) => archive_err(name)(e),
+            CopyError::Write(op, e) => FsError::io(name, op, e),
+        })?;
         if written < expected {
             let msg = format!("file content truncated: {written} of {expected} bytes");
             return Err(archive_err(name)(io::Error::new(
@@ -228,8 +217,6 @@ impl Extractor<'_> {
                 msg,
             )));
         }
-        file.set_len(written)
-            .map_err(|e| FsError::io(name, "ftruncate", e))?;
         self.stats.bytes += written;
         Ok(())
     }
