@@ -1,4 +1,5 @@
-//! Fixtures for berth's tests: root checks, busybox bundles, unique names, leak checks.
+//! Fixtures for berth's tests: root checks, busybox bundles, unique names, leak checks, and
+//! privately run peers (containerd, dockerd, podman) in [`peers`].
 //!
 //! A dev-dependency only. Images are built here from Debian's static busybox, never pulled
 //! (nothing in berth's tests reaches beyond this machine).
@@ -9,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use tempfile;
+
+pub mod peers;
 
 /// Returns early from a test that needs root when not root; panics instead when `CI=true`, so
 /// CI can never go green by skipping.

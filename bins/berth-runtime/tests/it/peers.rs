@@ -2,110 +2,13 @@
 //! `ctr run --runc-binary`, i.e. containerd-shim-runc-v2), dockerd (`--add-runtime`) and podman
 //! (`--runtime`, through conmon), all Debian's, each with its own sockets and directories.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
+use berth_testutil::peers::{busybox_tar, need, run, Daemon, Dockerd};
 use berth_testutil::require_root;
 
 fn berth_bin() -> &'static str {
     env!("CARGO_BIN_EXE_berth-runtime")
-}
-
-/// Finds a peer program; in CI it must be installed (CI installs it).
-fn need(bin: &str) -> Option<PathBuf> {
-    let found = ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(bin))
-        .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{bin} is not installed: CI must install it"
-        );
-        eprintln!("skipped: {bin} is not installed");
-    }
-    found
-}
-
-/// A daemon process that is stopped (SIGTERM, then SIGKILL) and whose directory is removed,
-/// with the top-level cgroup its containers went under if the test created it.
-struct Daemon {
-    child: Child,
-    dir: tempfile::TempDir,
-    cgroup_parent: Option<&'static str>,
-}
-
-impl Daemon {
-    fn wait_for(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ready() {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                let log =
-                    std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default();
-                panic!("{what} exited with {st}: {log}");
-            }
-            assert!(Instant::now() < deadline, "{what} did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Anything the daemon left mounted under its directory is ours to undo.
-        for m in berth_testutil::mounts_containing(self.dir.path().to_str().unwrap())
-            .iter()
-            .rev()
-        {
-            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
-        }
-        if let Some(name) = self.cgroup_parent {
-            berth_testutil::remove_cgroup_parent(name);
-        }
-    }
-}
-
-fn rootfs_in(dir: &Path) -> PathBuf {
-    let r = dir.join("rootfs");
-    berth_testutil::busybox_rootfs(&r).unwrap();
-    r
-}
-
-/// A busybox rootfs as a tar under `dir`, for `docker import` / `podman import`.
-fn busybox_tar(dir: &Path) -> PathBuf {
-    let rootfs = rootfs_in(dir);
-    let tar = dir.join("rootfs.tar");
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-c", "-f"])
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success(), "tar of the busybox rootfs");
-    tar
-}
-
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -131,14 +34,11 @@ fn containerd_runs_and_execs_through_berth_runtime() {
         .stderr(log)
         .spawn()
         .unwrap();
-    let rootfs = rootfs_in(d);
+    let rootfs = d.join("rootfs");
+    berth_testutil::busybox_rootfs(&rootfs).unwrap();
     // containerd places containers under /<namespace>/<id>: "default" here.
     let cgroup_parent = (!berth_testutil::cgroup_parent_exists("default")).then_some("default");
-    let mut daemon = Daemon {
-        child,
-        dir,
-        cgroup_parent,
-    };
+    let mut daemon = Daemon::new(child, dir, cgroup_parent);
     let ctr_cmd = || {
         let mut c = Command::new(&ctr);
         c.arg("-a").arg(&sock);
@@ -202,55 +102,15 @@ fn containerd_runs_and_execs_through_berth_runtime() {
 #[test]
 fn dockerd_runs_containers_with_berth_runtime() {
     require_root!();
-    let (Some(dockerd), Some(_)) = (need("dockerd"), need("containerd")) else {
+    let (Some(_), Some(_)) = (need("dockerd"), need("containerd")) else {
         return;
     };
-    let dir = tempfile::Builder::new()
-        .prefix("berth-dockerd-")
-        .tempdir()
-        .unwrap();
-    let d = dir.path().to_path_buf();
-    let sock = d.join("docker.sock");
-    let log = std::fs::File::create(d.join("daemon.log")).unwrap();
-    // No bridge and no iptables: the test must not touch the host's network or firewall.
-    let child = Command::new(dockerd)
-        .arg("--data-root")
-        .arg(d.join("data"))
-        .arg("--exec-root")
-        .arg(d.join("exec"))
-        .arg("--pidfile")
-        .arg(d.join("dockerd.pid"))
-        .arg("-H")
-        .arg(format!("unix://{}", sock.display()))
-        .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
-        .arg("--add-runtime")
-        .arg(format!("berth={}", berth_bin()))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let cgroup_parent = (!berth_testutil::cgroup_parent_exists("docker")).then_some("docker");
-    let mut daemon = Daemon {
-        child,
-        dir,
-        cgroup_parent,
-    };
-    let docker = || {
-        let mut c = Command::new("docker");
-        c.arg("-H").arg(format!("unix://{}", sock.display()));
-        c
-    };
-    daemon.wait_for("dockerd", || {
-        docker()
-            .arg("version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
+    // Its own socket and directories; no bridge and no iptables.
+    let dockerd = Dockerd::start(&["--add-runtime", &format!("berth={}", berth_bin())]);
+    let docker = || dockerd.docker();
 
     // An image made here from the busybox rootfs: `docker import` of a tar.
-    let image_tar = busybox_tar(&d);
+    let image_tar = busybox_tar(dockerd.dir());
     let (ok, _, err) = run(docker().arg("import").arg(&image_tar).arg("bb:1"));
     assert!(ok, "docker import: {err}");
 
@@ -389,11 +249,7 @@ fn podman_runs_and_execs_through_berth_runtime() {
     // podman is not a daemon: the guard holds a placeholder process and, when the test ends,
     // undoes what podman left mounted under its directory and the cgroup parent it made.
     let placeholder = Command::new("sleep").arg("3600").spawn().unwrap();
-    let _cleanup = Daemon {
-        child: placeholder,
-        dir,
-        cgroup_parent,
-    };
+    let _cleanup = Daemon::new(placeholder, dir, cgroup_parent);
     let (ok, _, err) = run(podman_cmd().arg("import").arg(&image_tar).arg("bb:1"));
     assert!(ok, "podman import: {err}");
 
