@@ -11,24 +11,41 @@
 //! correct; the next [`ContentStore::open`] sweeps what a dead writer left in `ingest/`.
 //!
 //! What is here: [`Reference`] (Docker-compatible parsing and normalisation), [`Digest`] and
-//! [`Hasher`], and [`ContentStore`] with its [`BlobWriter`]. What is not here yet: manifests and
-//! indexes, image configs, layer unpacking, snapshots, docker-archive/OCI-layout import and
-//! export, the name → manifest index, and garbage collection of unreferenced blobs.
+//! [`Hasher`], [`ContentStore`] with its [`BlobWriter`], and the image model in [`model`]:
+//! media types, [`Platform`] matching, [`Manifest`], [`Index`] (with platform selection),
+//! [`ImageConfig`] and [`chain_ids`]. What is not here yet: layer unpacking, snapshots,
+//! docker-archive/OCI-layout import and export, the name → manifest index, and garbage
+//! collection of unreferenced blobs.
 //!
 //! Everything is synchronous, prints nothing and reads no environment; the store root is always
 //! passed in.
 
 #![warn(missing_docs)]
 
+mod archive;
+pub mod changes;
 mod content;
 mod digest;
 mod error;
+pub mod model;
 mod reference;
+mod store;
+pub mod time;
 
+pub use archive::{LoadReport, NewImage};
 pub use content::{BlobWriter, ContentStore};
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::ImageError;
+pub use model::{
+    chain_ids, ContainerConfig, Descriptor, HealthConfig, History, ImageConfig, Index, Manifest,
+    ManifestOrIndex, Platform, RootFs,
+};
 pub use reference::{
     Reference, DEFAULT_DOMAIN, DEFAULT_TAG, LEGACY_DEFAULT_DOMAIN, NAME_TOTAL_LENGTH_MAX,
     OFFICIAL_REPO_PREFIX,
+};
+pub use store::{
+    short_id, ContainerRootfs, DiskUsage, GcPolicy, GcReport, Image, ImageRecord, ImageStore,
+    ImageUsage, LabelFilter, Lease, PendingSnapshot, PruneOptions, PruneReport, RemoveEvent,
+    SnapshotMeta, Snapshots,
 };

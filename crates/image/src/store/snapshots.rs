@@ -1,0 +1,279 @@
+//! Unpacked layers keyed by chain id, and the copy-on-write directories of containers.
+//!
+//! Layout under `<store>/snapshots/`:
+//!
+//! ```text
+//! layers/<chain-hex>/fs          one layer's files (overlay format: whiteouts are 0:0 devices)
+//! layers/<chain-hex>/meta.json   {chain_id, diff_id, parent, size}
+//! rw/<key>/{upper,work,merged}   a container's writable layer and its overlay mount point
+//! rw/<key>/image                 the image id the container was made from (a GC root)
+//! tmp/<name>/ + tmp/<name>.lock  unpacks in progress
+//! empty/                         the lower dir of an image without layers
+//! ```
+//!
+//! Why one directory per layer, not per image: a layer shared by ten images is unpacked once
+//! and overlayfs stacks the directories (`lowerdir=top:…:base`), so 100 containers of one image
+//! cost 100 small upper dirs, not 100 copies.
+//!
+//! Why the chain id, not the diff id, names a snapshot: the same diff on top of different
+//! parents is a different filesystem state; the chain id (a hash over the diff ids from the
+//! base up) names the state. The directory itself holds only the layer's own diff.
+//!
+//! Crash safety: a layer is unpacked into `tmp/`, its diff id verified against the stream,
+//! the file system synced once (`syncfs`) and the directory renamed into `layers/`: a
+//! snapshot under `layers/` is complete. A writer holds an `flock` on `tmp/<name>.lock`;
+//! [`Snapshots::open`] removes temp dirs whose lock is free (their writer died).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::fsutil::{self, Lock, LockMode};
+use crate::digest::{Algorithm, Digest, Hasher};
+use crate::error::ImageError;
+
+type Result<T> = std::result::Result<T, ImageError>;
+
+/// What is recorded beside an unpacked layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    /// The chain id naming this snapshot.
+    pub chain_id: Digest,
+    /// The digest of the layer's uncompressed tar.
+    pub diff_id: Digest,
+    /// The chain id of the layer below, if any.
+    pub parent: Option<Digest>,
+    /// Bytes of file content unpacked.
+    pub size: u64,
+}
+
+/// The snapshot directories of one store.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    root: PathBuf,
+}
+
+impl Snapshots {
+    /// Opens (creating) `root` and sweeps unpacks whose writer died.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let s = Snapshots { root: root.into() };
+        for d in ["layers", "rw", "tmp", "empty"] {
+            let p = s.root.join(d);
+            fs::create_dir_all(&p).map_err(|e| ImageError::io("creating", &p, e))?;
+        }
+        s.sweep_tmp()?;
+        Ok(s)
+    }
+
+    /// The directory of this store's snapshots.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn sweep_tmp(&self) -> Result<()> {
+        for p in fsutil::read_dir_paths(&self.root.join("tmp"))? {
+            if p.extension().is_some_and(|e| e == "lock") {
+                continue;
+            }
+            let lock = p.with_extension("lock");
+            // A free lock (or none) means the writer is gone.
+            if let Some(_held) = Lock::try_acquire(&lock, LockMode::Exclusive)? {
+                fsutil::remove_tree(&p)?;
+                fsutil::remove_file(&lock)?;
+            } else if !lock.exists() {
+                fsutil::remove_tree(&p)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
+        self.root.join("layers").join(chain_id.hex())
+    }
+
+    /// The directory holding the files of the layer `chain_id` (an overlay lower dir).
+    pub fn layer_fs(&self, chain_id: &Digest) -> PathBuf {
+        self.layer_dir(chain_id).join("fs")
+    }
+
+    /// Whether the layer `chain_id` is unpacked.
+    pub fn exists(&self, chain_id: &Digest) -> bool {
+        self.layer_dir(chain_id).join("meta.json").is_file()
+    }
+
+    /// The metadata of an unpacked layer.
+    pub fn meta(&self, chain_id: &Digest) -> Result<SnapshotMeta> {
+        let p = self.layer_dir(chain_id).join("meta.json");
+        let bytes = fs::read(&p).map_err(|e| ImageError::io("reading", &p, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| ImageError::Metadata {
+            path: p,
+            reason: e.to_string(),
+        })
+    }
+
+    /// The chain ids of every unpacked layer.
+    pub fn list(&self) -> Result<Vec<Digest>> {
+        let mut out = Vec::new();
+        for p in fsutil::read_dir_paths(&self.root.join("layers"))? {
+            let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if let Ok(d) = Digest::new(Algorithm::Sha256, name) {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes an unpacked layer. The caller (GC) has checked that nothing uses it.
+    pub fn remove(&self, chain_id: &Digest) -> Result<()> {
+        let dir = self.layer_dir(chain_id);
+        // Rename first so that a crash mid-removal never leaves a half layer under its name.
+        let doomed = self
+            .root
+            .join("tmp")
+            .join(format!("rm-{}", fsutil::unique_name()));
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => fsutil::remove_tree(&doomed),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ImageError::io("removing", dir, e)),
+        }
+    }
+
+    /// Starts an unpack into a private temp directory.
+    pub fn begin(&self) -> Result<PendingSnapshot> {
+        let name = fsutil::unique_name();
+        let tmp = self.root.join("tmp");
+        let lock = Lock::acquire(&tmp.join(format!("{name}.lock")), LockMode::Exclusive)?;
+        let dir = tmp.join(&name);
+        let fs_dir = dir.join("fs");
+        fs::create_dir_all(&fs_dir).map_err(|e| ImageError::io("creating", &fs_dir, e))?;
+        Ok(PendingSnapshot {
+            dir: Some(dir),
+            lock_path: tmp.join(format!("{name}.lock")),
+            _lock: lock,
+            layers: self.root.join("layers"),
+            diff_id: None,
+            size: 0,
+        })
+    }
+
+    /// Unpacks `layer` (gzip, zstd or plain tar) as the snapshot `chain_id`, verifying that the
+    /// uncompressed stream hashes to `diff_id`. A no-op if it is already unpacked.
+    pub fn unpack(
+        &self,
+        layer: impl Read,
+        diff_id: &Digest,
+        chain_id: &Digest,
+        parent: Option<&Digest>,
+    ) -> Result<()> {
+        if self.exists(chain_id) {
+            return Ok(());
+        }
+        let mut pending = self.begin()?;
+        let got = pending.unpack(layer)?;
+        if &got != diff_id {
+            return Err(ImageError::DiffIdMismatch {
+                expected: diff_id.clone(),
+                actual: got,
+            });
+        }
+        pending.commit(chain_id, parent)
+    }
+
+    /// The lower dir to use for an image without layers.
+    pub fn empty_dir(&self) -> PathBuf {
+        self.root.join("empty")
+    }
+
+    pub(crate) fn rw_root(&self) -> PathBuf {
+        self.root.join("rw")
+    }
+}
+
+/// A layer being unpacked into `tmp/`; removed on drop unless committed.
+#[derive(Debug)]
+pub struct PendingSnapshot {
+    dir: Option<PathBuf>,
+    lock_path: PathBuf,
+    _lock: Lock,
+    layers: PathBuf,
+    diff_id: Option<Digest>,
+    size: u64,
+}
+
+impl PendingSnapshot {
+    /// The directory receiving the files.
+    pub fn fs_dir(&self) -> PathBuf {
+        self.dir.as_deref().unwrap_or(Path::new("")).join("fs")
+    }
+
+    /// Unpacks a layer stream and returns its diff id (the digest of the uncompressed tar),
+    /// computed in the same pass.
+    pub fn unpack(&mut self, layer: impl Read) -> Result<Digest> {
+        let mut hasher = Hasher::new(Algorithm::Sha256);
+        let opts = berth_fs::UnpackOptions {
+            allow_devices: true,
+            preserve_ownership: true,
+        };
+        let stats = berth_fs::unpack_layer_observed(layer, &self.fs_dir(), &opts, &mut |b| {
+            hasher.update(b)
+        })
+        .map_err(|source| ImageError::Unpack {
+            layer: None,
+            source,
+        })?;
+        let d = hasher.finish();
+        self.diff_id = Some(d.clone());
+        self.size = stats.bytes;
+        Ok(d)
+    }
+
+    /// Makes the unpacked layer durable and visible as `chain_id`. If another writer committed
+    /// the same chain first, this copy is discarded.
+    pub fn commit(mut self, chain_id: &Digest, parent: Option<&Digest>) -> Result<()> {
+        let Some(diff_id) = self.diff_id.clone() else {
+            return Err(ImageError::Metadata {
+                path: self.fs_dir(),
+                reason: "commit before unpack".into(),
+            });
+        };
+        let dir = self.dir.clone().unwrap_or_default();
+        let meta = SnapshotMeta {
+            chain_id: chain_id.clone(),
+            diff_id,
+            parent: parent.cloned(),
+            size: self.size,
+        };
+        let meta_bytes = serde_json::to_vec(&meta).map_err(|e| ImageError::Metadata {
+            path: dir.clone(),
+            reason: e.to_string(),
+        })?;
+        fsutil::write_atomic(&dir.join("meta.json"), &meta_bytes)?;
+        fsutil::syncfs(&dir)?;
+        let target = self.layers.join(chain_id.hex());
+        match fs::rename(&dir, &target) {
+            Ok(()) => {
+                self.dir = None;
+                fsutil::sync_dir(&self.layers)
+            }
+            // Someone else unpacked the same state first: theirs is as good as ours.
+            Err(e) if target.join("meta.json").is_file() => {
+                let _ = e;
+                Ok(())
+            }
+            Err(e) => Err(ImageError::io("renaming into place", dir, e)),
+        }
+    }
+}
+
+impl Drop for PendingSnapshot {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = fs::remove_dir_all(dir);
+        }
+        let _ = fs::remove_file(&self.lock_path);
+    }
+}
