@@ -43,6 +43,7 @@ mod error;
 mod ops;
 mod pack;
 mod sparse;
+mod split;
 mod sys;
 mod unpack;
 
@@ -51,6 +52,7 @@ use std::path::Path;
 
 pub use error::FsError;
 pub use pack::{pack_layer, PackOptions};
+pub use split::rebuild_layer;
 pub use sys::open_in_root;
 
 /// How to treat entries whose effect depends on privilege.
@@ -86,20 +88,30 @@ pub struct UnpackStats {
 
 /// The compression of a layer stream, detected from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compression {
+pub enum Compression {
+    /// `1f 8b`.
     Gzip,
+    /// `28 b5 2f fd`.
     Zstd,
+    /// Anything else: read as a plain tar.
     None,
 }
 
-fn detect(head: &[u8]) -> Compression {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Compression::Gzip
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Compression::Zstd
-    } else {
-        Compression::None
+impl Compression {
+    /// Detects the compression from the first bytes of a stream (4 are enough).
+    pub fn detect(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
     }
+}
+
+fn detect(head: &[u8]) -> Compression {
+    Compression::detect(head)
 }
 
 /// Extracts a layer archive into `dest`, an existing directory.
@@ -137,6 +149,49 @@ pub fn unpack_layer_observed(
         drain(&mut stream, &mut vec![0u8; 64 * 1024])?;
         Ok(stats)
     })
+}
+
+/// Extracts like [`unpack_layer_observed`] and, when the stream is a plain (uncompressed) tar,
+/// also returns its tar-split skeleton: with `dest` and `stash` (an existing empty directory
+/// beside `dest`, where files that later entries replace are kept), [`rebuild_layer`] gives
+/// back the exact stream. A compressed stream gives no skeleton. See the `split` module.
+pub fn unpack_layer_split(
+    mut reader: impl Read,
+    dest: &Path,
+    stash: &Path,
+    opts: &UnpackOptions,
+    observer: &mut dyn FnMut(&[u8]),
+) -> Result<(UnpackStats, Option<Vec<u8>>), FsError> {
+    let mut head = Vec::with_capacity(4);
+    (&mut reader)
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(|source| FsError::Archive { name: None, source })?;
+    let stream = io::Cursor::new(head.clone()).chain(reader);
+    if detect(&head) != Compression::None {
+        return unpack_layer_observed(stream, dest, opts, observer).map(|s| (s, None));
+    }
+    let stash_fd = nix::fcntl::open(
+        stash,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| FsError::OpenDest {
+        path: stash.to_owned(),
+        source: e.into(),
+    })?;
+    let state = std::rc::Rc::new(std::cell::RefCell::new(split::SplitState::default()));
+    let mut buffered = io::BufReader::with_capacity(64 * 1024, stream);
+    let observed = Observed::new(&mut buffered, observer);
+    let mut splitter = split::Splitter {
+        inner: observed,
+        state: state.clone(),
+    };
+    let stats =
+        unpack::unpack_tar_split(&mut splitter, dest, opts, Some((state.clone(), stash_fd)))?;
+    drain(&mut splitter, &mut vec![0u8; 64 * 1024])?;
+    let skeleton = state.borrow_mut().finish();
+    Ok((stats, Some(skeleton)))
 }
 
 /// Decompresses a layer blob (gzip, zstd or plain, detected as by [`unpack_layer`]) to its end

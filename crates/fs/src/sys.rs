@@ -52,6 +52,55 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: libc::c_int) -> io
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Gives the open file `src` the new name `name` in `dir` (a hard link to an fd, so no path
+/// of the source is resolved again): `linkat(fd, "", dir, name, AT_EMPTY_PATH)`, falling back
+/// to the `/proc/self/fd` link when the caller lacks CAP_DAC_READ_SEARCH.
+pub(crate) fn link_into(src: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    let c_name =
+        std::ffi::CString::new(name).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: both fds are live for the call; the paths are NUL-terminated and outlive it.
+    let rc = unsafe {
+        libc::linkat(
+            src.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            c_name.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", src.as_raw_fd()))
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: as above.
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            proc_path.as_ptr(),
+            dir.as_raw_fd(),
+            c_name.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The path of an open directory relative to the open directory `root` (both resolved by the
+/// kernel, symlinks already followed), from `/proc/self/fd`.
+pub(crate) fn path_below(root: BorrowedFd<'_>, dir: BorrowedFd<'_>) -> io::Result<String> {
+    let link = |fd: BorrowedFd<'_>| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let (r, d) = (link(root)?, link(dir)?);
+    let rel = d
+        .strip_prefix(&r)
+        .map_err(|_| io::Error::other("directory is outside the layer root"))?;
+    Ok(rel.to_string_lossy().into_owned())
+}
+
 /// Sets an extended attribute on an open file or directory.
 pub(crate) fn fset_xattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Result<()> {
     // SAFETY: `fd` is live, `name` is NUL-terminated, and `value` is valid for `value.len()`

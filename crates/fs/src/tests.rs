@@ -5,6 +5,7 @@ mod hostile;
 mod observe;
 mod pack;
 mod sparse;
+mod split;
 
 use std::collections::BTreeMap;
 use std::ffi::CString;

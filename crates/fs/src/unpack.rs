@@ -1,12 +1,14 @@
 //! The extraction loop: one archive entry at a time, each created relative to a parent
 //! directory fd that was resolved inside the layer root.
 
+use std::cell::RefCell;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::rc::Rc;
 
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
@@ -14,6 +16,7 @@ use tar::EntryType;
 
 use crate::ops::{self, Meta, MetaKind};
 use crate::sparse::{self, CopyError};
+use crate::split::SplitState;
 use crate::{sys, FsError, UnpackOptions, UnpackStats};
 
 const OPAQUE: &str = ".wh..wh..opq";
@@ -37,12 +40,25 @@ struct Extractor<'a> {
     dirs: Vec<LateDir>,
     /// The file-content copy buffer, reused for every entry.
     buf: Vec<u8>,
+    /// When keeping a tar-split skeleton: its state and the stash directory.
+    split: Option<(Rc<RefCell<SplitState>>, OwnedFd)>,
 }
 
 pub(crate) fn unpack_tar(
     reader: impl Read,
     dest: &Path,
     opts: &UnpackOptions,
+) -> Result<UnpackStats, FsError> {
+    unpack_tar_split(reader, dest, opts, None)
+}
+
+/// [`unpack_tar`], reporting regular files' data ranges to a tar-split state (whose
+/// [`crate::split::Splitter`] must be the reader) and stashing replaced files in `stash`.
+pub(crate) fn unpack_tar_split(
+    reader: impl Read,
+    dest: &Path,
+    opts: &UnpackOptions,
+    split: Option<(Rc<RefCell<SplitState>>, OwnedFd)>,
 ) -> Result<UnpackStats, FsError> {
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let root = nix::fcntl::open(dest, flags, Mode::empty()).map_err(|e| FsError::OpenDest {
@@ -55,6 +71,7 @@ pub(crate) fn unpack_tar(
         stats: UnpackStats::default(),
         dirs: Vec::new(),
         buf: vec![0u8; sparse::COPY_BUF],
+        split,
     };
     let mut archive = tar::Archive::new(reader);
     let entries = archive
@@ -66,6 +83,24 @@ pub(crate) fn unpack_tar(
     }
     ex.finish()?;
     Ok(ex.stats)
+}
+
+/// `dir/last` as a path below the layer root with every symlink resolved, so that the
+/// tar-split skeleton names each file by the one path that reaches it.
+fn canonical(
+    root: BorrowedFd<'_>,
+    dir: BorrowedFd<'_>,
+    last: &OsStr,
+    name: &str,
+) -> Result<String, FsError> {
+    let below =
+        sys::path_below(root, dir).map_err(|e| FsError::io(name, "resolving its directory", e))?;
+    let last = last.to_string_lossy();
+    Ok(if below.is_empty() {
+        last.into_owned()
+    } else {
+        format!("{below}/{last}")
+    })
 }
 
 fn archive_err(name: &str) -> impl FnOnce(io::Error) -> FsError + '_ {
@@ -117,6 +152,19 @@ impl Extractor<'_> {
         }
         let parent = ops::open_parent(self.root.as_fd(), parent_comps, &name)?;
         let dir = parent.as_fd();
+        if let Some((state, stash)) = &self.split {
+            let canon = canonical(self.root.as_fd(), dir, last, &name)?;
+            let mut st = state.borrow_mut();
+            st.before_replace(
+                &canon,
+                kind != EntryType::Directory,
+                self.root.as_fd(),
+                stash.as_fd(),
+            )?;
+            if matches!(kind, EntryType::Regular | EntryType::Continuous) && entry.size() > 0 {
+                st.file(canon, entry.raw_file_position(), entry.size());
+            }
+        }
         let meta_kind = match kind {
             EntryType::Directory => {
                 if !ops::clear(dir, last, true, &name)? {
@@ -242,6 +290,12 @@ impl Extractor<'_> {
             return Err(FsError::hostile(name, "whiteout names no entry"));
         }
         let target = OsStr::from_bytes(target);
+        if let Some((state, stash)) = &self.split {
+            let canon = canonical(self.root.as_fd(), parent.as_fd(), target, name)?;
+            state
+                .borrow_mut()
+                .before_replace(&canon, true, self.root.as_fd(), stash.as_fd())?;
+        }
         ops::remove_all(parent.as_fd(), target)
             .map_err(|e| FsError::io(name, "removing whited-out entry", e))?;
         ops::mknod(parent.as_fd(), target, SFlag::S_IFCHR, 0, 0, name)?;

@@ -87,7 +87,10 @@ pub fn apply_change(config: &mut ContainerConfig, line: &str) -> Result<(), Imag
         }
         "ONBUILD" => {
             need_arg()?;
-            config.on_build.get_or_insert_with(Vec::new).push(rest.to_string());
+            config
+                .on_build
+                .get_or_insert_with(Vec::new)
+                .push(rest.to_string());
         }
         other => {
             return Err(bad(format!(
@@ -112,7 +115,9 @@ fn exec_or_shell(rest: &str) -> Vec<String> {
 /// handling as a Dockerfile reads them.
 fn pairs(text: &str) -> Result<Vec<(String, String)>, String> {
     if !text.contains('=') {
-        let (k, v) = text.split_once(char::is_whitespace).ok_or("expected key=value")?;
+        let (k, v) = text
+            .split_once(char::is_whitespace)
+            .ok_or("expected key=value")?;
         return Ok(vec![(k.to_string(), v.trim().to_string())]);
     }
     let mut out = Vec::new();
@@ -186,7 +191,10 @@ mod tests {
         let mut c = ContainerConfig::default();
         for l in ["RUN echo", "EXPOSE http", "ENV", r#"LABEL a="b"#, "ADD x y"] {
             let e = apply_change(&mut c, l).unwrap_err().to_string();
-            assert!(e.contains(l.split(' ').next().unwrap()) || e.contains("quote"), "{e}");
+            assert!(
+                e.contains(l.split(' ').next().unwrap()) || e.contains("quote"),
+                "{e}"
+            );
         }
     }
 }

@@ -43,7 +43,11 @@ impl ImageStore {
         if !self.snapshots().exists(&diff_id) {
             pending.commit(&diff_id, None)?;
         }
-        let layer = Descriptor::new(ing.compression.layer_media_type(), ing.digest, ing.size);
+        let layer = Descriptor::new(
+            super::ingest::layer_media_type(ing.compression),
+            ing.digest,
+            ing.size,
+        );
         let platform = Platform::host();
         let config = ImageConfig {
             created: Some(format_rfc3339(new.created)),
@@ -60,7 +64,11 @@ impl ImageStore {
                 created: Some(format_rfc3339(new.created)),
                 created_by: new.created_by.clone(),
                 author: new.author.clone(),
-                comment: Some(new.comment.clone().unwrap_or_else(|| "Imported from -".into())),
+                comment: Some(
+                    new.comment
+                        .clone()
+                        .unwrap_or_else(|| "Imported from -".into()),
+                ),
                 empty_layer: None,
             }],
             ..ImageConfig::default()

@@ -17,32 +17,14 @@ use crate::store::{ImageStore, PendingSnapshot};
 
 type Result<T> = std::result::Result<T, ImageError>;
 
-/// The compression of a stream, from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
-    Gzip,
-    Zstd,
-    None,
-}
+pub(crate) use berth_fs::Compression;
 
-impl Compression {
-    pub(crate) fn detect(head: &[u8]) -> Compression {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Compression::Zstd
-        } else {
-            Compression::None
-        }
-    }
-
-    /// The OCI layer media type for a layer blob with this compression.
-    pub(crate) fn layer_media_type(self) -> &'static str {
-        match self {
-            Compression::Gzip => media_type::OCI_LAYER_GZIP,
-            Compression::Zstd => media_type::OCI_LAYER_ZSTD,
-            Compression::None => media_type::OCI_LAYER,
-        }
+/// The OCI layer media type for a layer blob with this compression.
+pub(crate) fn layer_media_type(c: Compression) -> &'static str {
+    match c {
+        Compression::Gzip => media_type::OCI_LAYER_GZIP,
+        Compression::Zstd => media_type::OCI_LAYER_ZSTD,
+        Compression::None => media_type::OCI_LAYER,
     }
 }
 
@@ -67,6 +49,20 @@ pub(crate) fn read_head(r: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(n);
     r.by_ref().take(n as u64).read_to_end(&mut head)?;
     Ok(head)
+}
+
+/// Counts what passes.
+struct Counted<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
 }
 
 /// Copies everything read from `inner` into `blob` as well.
@@ -101,8 +97,11 @@ impl ImageStore {
             reason: format!("reading a file of the archive: {e}"),
         })?;
         let compression = Compression::detect(&head);
-        let mut blob = self.content().writer()?;
         let mut stream = io::Cursor::new(head.clone()).chain(reader);
+        if compression == Compression::None && looks_like_layer(&head) {
+            return self.ingest_plain_layer(stream, expected);
+        }
+        let mut blob = self.content().writer()?;
         let mut unpacked = None;
         if looks_like_layer(&head) {
             let mut pending = self.snapshots().begin()?;
@@ -152,6 +151,37 @@ impl ImageStore {
             size,
             compression,
             unpacked,
+        })
+    }
+
+    /// A plain layer tar: unpacked with a tar-split skeleton and *not* written as a blob (the
+    /// snapshot rebuilds its exact bytes), so its content is written to disk once. Its blob
+    /// digest is its diff id. An unpack failure is an error (there is no blob to fall back on).
+    fn ingest_plain_layer(&self, stream: impl Read, expected: Option<&Digest>) -> Result<Ingested> {
+        let mut pending = self.snapshots().begin()?;
+        let mut counted = Counted {
+            inner: stream,
+            n: 0,
+        };
+        let diff_id = pending.unpack(&mut counted)?;
+        io::copy(&mut counted, &mut io::sink()).map_err(|e| ImageError::BadArchive {
+            reason: format!("reading a file of the archive: {e}"),
+        })?;
+        if let Some(want) = expected {
+            if want != &diff_id {
+                return Err(ImageError::BadArchive {
+                    reason: format!(
+                        "blob {want} does not match its name: its content hashes to {diff_id}; \
+                         the archive is corrupt"
+                    ),
+                });
+            }
+        }
+        Ok(Ingested {
+            digest: diff_id.clone(),
+            size: counted.n,
+            compression: Compression::None,
+            unpacked: Some((pending, diff_id)),
         })
     }
 }

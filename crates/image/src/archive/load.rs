@@ -58,13 +58,16 @@ struct Files {
     meta: HashMap<String, Vec<u8>>,
     blobs: HashMap<String, Ingested>,
     links: HashMap<String, String>,
+    /// Files that looked like plain layers but did not unpack, with the reason.
+    failed: HashMap<String, String>,
 }
 
 const META_FILES: [&str; 4] = ["manifest.json", "repositories", "index.json", "oci-layout"];
 
 /// The per-layer metadata files of Docker's v1 layout, which `manifest.json` made obsolete.
 fn is_legacy_v1(name: &str) -> bool {
-    name.split_once('/').is_some_and(|(_, f)| f == "json" || f == "VERSION")
+    name.split_once('/')
+        .is_some_and(|(_, f)| f == "json" || f == "VERSION")
 }
 
 /// `a/./b/../c` → `a/c`; `None` if it climbs out of the archive.
@@ -91,15 +94,25 @@ fn claimed_digest(path: &str) -> Option<Digest> {
 }
 
 impl Files {
-    fn resolve(&self, name: &str) -> Option<&Ingested> {
-        let mut name = clean(name)?;
+    fn resolve(&self, name: &str) -> Result<Option<&Ingested>> {
+        let Some(mut name) = clean(name) else {
+            return Ok(None);
+        };
         for _ in 0..16 {
             if let Some(b) = self.blobs.get(&name) {
-                return Some(b);
+                return Ok(Some(b));
             }
-            name = self.links.get(&name)?.clone();
+            if let Some(reason) = self.failed.get(&name) {
+                return Err(ImageError::BadArchive {
+                    reason: format!("layer {name}: {reason}"),
+                });
+            }
+            match self.links.get(&name) {
+                Some(next) => name = next.clone(),
+                None => return Ok(None),
+            }
         }
-        None
+        Ok(None)
     }
 
     fn take_unpacked(&mut self, name: &str) -> Option<(crate::store::PendingSnapshot, Digest)> {
@@ -190,8 +203,16 @@ impl ImageStore {
                     files.meta.insert(name, bytes);
                 } else {
                     let expected = claimed_digest(&name);
-                    let ing = self.ingest(&mut entry, expected.as_ref())?;
-                    files.blobs.insert(name, ing);
+                    match self.ingest(&mut entry, expected.as_ref()) {
+                        Ok(ing) => {
+                            files.blobs.insert(name, ing);
+                        }
+                        // A tar that does not unpack: an error if the manifest names it.
+                        Err(e @ ImageError::Unpack { .. }) => {
+                            files.failed.insert(name, e.to_string());
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             } else if kind.is_symlink() || kind.is_hard_link() {
                 let target = entry
@@ -251,15 +272,15 @@ impl ImageStore {
             reason: format!("{what} {name:?} named in manifest.json is not in the archive"),
         };
         let config = files
-            .resolve(&e.config)
+            .resolve(&e.config)?
             .ok_or_else(|| missing("config", &e.config))?;
         let config_desc =
             Descriptor::new(media_type::OCI_CONFIG, config.digest.clone(), config.size);
         let mut layers = Vec::new();
         for l in &e.layers {
-            let ing = files.resolve(l).ok_or_else(|| missing("layer", l))?;
+            let ing = files.resolve(l)?.ok_or_else(|| missing("layer", l))?;
             layers.push(Descriptor::new(
-                ing.compression.layer_media_type(),
+                super::ingest::layer_media_type(ing.compression),
                 ing.digest.clone(),
                 ing.size,
             ));
@@ -290,7 +311,13 @@ impl ImageStore {
                 break;
             };
             if let Some((pending, got)) = files.take_unpacked(name) {
-                if &got == diff && !self.snapshots().exists(chain) {
+                if &got != diff {
+                    return Err(ImageError::DiffIdMismatch {
+                        expected: diff.clone(),
+                        actual: got,
+                    });
+                }
+                if !self.snapshots().exists(chain) {
                     pending.commit(chain, i.checked_sub(1).map(|p| &chains[p]))?;
                 }
             }

@@ -95,24 +95,23 @@ impl ImageStore {
             }
         }
         let mut written = BTreeSet::new();
-        let mut put = |sink: &mut dyn Sink, d: &Digest| -> Result<()> {
-            if !written.insert(d.clone()) {
+        let mut put = |sink: &mut dyn Sink, d: &Descriptor| -> Result<()> {
+            if !written.insert(d.digest.clone()) {
                 return Ok(());
             }
-            let size = self.content().size(d)?;
-            let mut f = self.content().open_blob(d)?;
-            sink.file(&blob_path(d), size, &mut f)
+            let mut r = self.layer_reader(d)?;
+            sink.file(&blob_path(&d.digest), d.size, &mut r)
         };
         let mut index = Vec::new();
         let mut docker_manifest = Vec::new();
         let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (image, tags) in &images {
             let m = &image.manifest;
-            put(sink, &m.config.digest)?;
+            put(sink, &m.config)?;
             for l in &m.layers {
-                put(sink, &l.digest)?;
+                put(sink, l)?;
             }
-            put(sink, &image.record.target.digest)?;
+            put(sink, &image.record.target)?;
             let base = Descriptor::new(
                 image.record.target.media_type.as_str(),
                 image.record.target.digest.clone(),

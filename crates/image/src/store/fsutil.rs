@@ -42,6 +42,28 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Removes the temp files of [`write_atomic`] (`.<pid>-<n>.tmp`) in `dir` whose writer
+/// process is gone (killed between create and rename).
+pub(crate) fn sweep_atomic_temps(dir: &Path) -> Result<()> {
+    for p in read_dir_paths(dir)? {
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(pid) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            remove_file(&p)?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes a file, treating "already gone" as success.
 pub(crate) fn remove_file(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
@@ -94,26 +116,41 @@ pub(crate) struct Lock {
 
 impl Lock {
     /// Blocks until the lock on `path` (created if missing) is held in `mode`.
+    ///
+    /// A sweeper may unlink a free lock file between our open and our flock; the lock is only
+    /// returned once `path` still names the file we locked (else it is opened again).
     pub(crate) fn acquire(path: &Path, mode: LockMode) -> Result<Lock> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| ImageError::io("opening lock", path, e))?;
+        use std::os::unix::fs::MetadataExt;
         let op = match mode {
             LockMode::Shared => libc::LOCK_SH,
             LockMode::Exclusive => libc::LOCK_EX,
         };
         loop {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| ImageError::io("opening lock", path, e))?;
             // SAFETY: flock only reads the descriptor, which `file` keeps open.
-            if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-                return Ok(Lock { _file: file });
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
+            if unsafe { libc::flock(file.as_raw_fd(), op) } != 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
                 return Err(ImageError::io("locking", path, e));
+            }
+            let held = file
+                .metadata()
+                .map_err(|e| ImageError::io("checking lock", path, e))?;
+            match fs::metadata(path) {
+                Ok(m) if m.dev() == held.dev() && m.ino() == held.ino() => {
+                    return Ok(Lock { _file: file })
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(ImageError::io("checking lock", path, e)),
             }
         }
     }

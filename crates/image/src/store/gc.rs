@@ -175,27 +175,28 @@ impl ImageStore {
             if !opts.labels.iter().all(|f| f.matches(&image)) {
                 continue;
             }
-            report.events.extend(self.delete_image(&image)?);
+            report.events.extend(self.delete_image(image.id())?);
         }
-        let _x = Lock::acquire(&self.root.join("gc.lock"), LockMode::Exclusive)?;
-        let swept = self.sweep()?;
-        report.events.extend(
-            swept
-                .snapshots_removed
-                .into_iter()
-                .map(RemoveEvent::Deleted),
-        );
+        report.events.extend(self.collect()?);
         report.space_reclaimed = before.saturating_sub(du(&self.root));
         Ok(report)
     }
 
     /// Untags and deletes one image record (no container may use it; the caller checked).
-    fn delete_image(&self, image: &Image) -> Result<Vec<RemoveEvent>> {
-        let id = image.id().clone();
+    pub(crate) fn delete_image(&self, id: &Digest) -> Result<Vec<RemoveEvent>> {
+        let mut events = self.untag_all(id)?;
+        let _x = Lock::acquire(&self.root.join("gc.lock"), LockMode::Exclusive)?;
+        self.records.delete(id)?;
+        events.push(RemoveEvent::Deleted(id.clone()));
+        Ok(events)
+    }
+
+    /// Removes every reference to `id`; Docker's `Untagged:` events.
+    pub(crate) fn untag_all(&self, id: &Digest) -> Result<Vec<RemoveEvent>> {
         let names = self.records.update_refs(|t| {
             let names: Vec<String> = t
                 .iter()
-                .filter(|(_, v)| **v == id)
+                .filter(|(_, v)| *v == id)
                 .map(|(k, _)| k.clone())
                 .collect();
             for n in &names {
@@ -203,14 +204,21 @@ impl ImageStore {
             }
             Ok(names)
         })?;
-        let mut events: Vec<RemoveEvent> = names
+        Ok(names
             .iter()
             .map(|n| RemoveEvent::Untagged(super::familiar(n)))
-            .collect();
+            .collect())
+    }
+
+    /// Collects under the exclusive lock; the deleted layers as Docker's `Deleted:` events.
+    pub(crate) fn collect(&self) -> Result<Vec<RemoveEvent>> {
         let _x = Lock::acquire(&self.root.join("gc.lock"), LockMode::Exclusive)?;
-        self.records.delete(&id)?;
-        events.push(RemoveEvent::Deleted(id));
-        Ok(events)
+        let swept = self.sweep()?;
+        Ok(swept
+            .snapshots_removed
+            .into_iter()
+            .map(RemoveEvent::Deleted)
+            .collect())
     }
 
     /// Applies `policy`: while the data root is larger than `max_bytes`, deletes the least
@@ -233,15 +241,8 @@ impl ImageStore {
             if du(&self.root) <= policy.max_bytes {
                 break;
             }
-            report.events.extend(self.delete_image(&image)?);
-            let _x = Lock::acquire(&self.root.join("gc.lock"), LockMode::Exclusive)?;
-            let swept = self.sweep()?;
-            report.events.extend(
-                swept
-                    .snapshots_removed
-                    .into_iter()
-                    .map(RemoveEvent::Deleted),
-            );
+            report.events.extend(self.delete_image(image.id())?);
+            report.events.extend(self.collect()?);
         }
         report.space_reclaimed = before.saturating_sub(du(&self.root));
         Ok(report)

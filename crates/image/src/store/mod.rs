@@ -178,7 +178,7 @@ impl ImageStore {
             if self.snapshots.exists(&chains[i]) {
                 continue;
             }
-            let blob = self.content.open_blob(&layer.digest)?;
+            let blob = self.layer_reader(layer)?;
             let parent = i.checked_sub(1).map(|p| &chains[p]);
             self.snapshots
                 .unpack(
@@ -217,6 +217,31 @@ impl ImageStore {
             Ok(())
         })?;
         Ok(id)
+    }
+
+    /// The bytes of a layer blob: from the content store, or rebuilt from an unpacked snapshot
+    /// of the plain tar it is (tar-split; verified against the digest as it is read).
+    pub fn layer_reader(&self, layer: &Descriptor) -> Result<Box<dyn std::io::Read + Send>> {
+        match self.content.open_blob(&layer.digest) {
+            Ok(f) => Ok(Box::new(f)),
+            Err(ImageError::BlobNotFound { digest }) => {
+                let rebuilt = match self.snapshots.find_split(&digest)? {
+                    Some(chain) => self.snapshots.rebuild(&chain)?,
+                    None => None,
+                };
+                match rebuilt {
+                    Some(r) => Ok(Box::new(r)),
+                    None => Err(ImageError::BlobNotFound { digest }),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The size in bytes of a layer blob (stored or rebuildable), as its descriptor says.
+    pub fn has_layer(&self, layer: &Descriptor) -> Result<bool> {
+        Ok(self.content.exists(&layer.digest)
+            || self.snapshots.find_split(&layer.digest)?.is_some())
     }
 
     /// Finds an image the way `docker` does: a full id (`sha256:…`), a reference
@@ -398,29 +423,11 @@ impl ImageStore {
                 ),
             });
         }
-        let untagged = self.records.update_refs(|t| {
-            let names: Vec<String> = t
-                .iter()
-                .filter(|(_, v)| **v == id)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for n in &names {
-                t.remove(n);
-            }
-            Ok(names)
-        })?;
-        events.extend(untagged.iter().map(|n| RemoveEvent::Untagged(familiar(n))));
         if users.is_empty() {
-            let _x = Lock::acquire(&self.root.join("gc.lock"), LockMode::Exclusive)?;
-            self.records.delete(&id)?;
-            events.push(RemoveEvent::Deleted(id));
-            let report = self.sweep()?;
-            events.extend(
-                report
-                    .snapshots_removed
-                    .into_iter()
-                    .map(RemoveEvent::Deleted),
-            );
+            events.extend(self.delete_image(&id)?);
+            events.extend(self.collect()?);
+        } else {
+            events.extend(self.untag_all(&id)?);
         }
         Ok(events)
     }

@@ -55,6 +55,8 @@ impl Records {
     pub(crate) fn open(root: PathBuf) -> Result<Self> {
         let records = root.join("records");
         fs::create_dir_all(&records).map_err(|e| ImageError::io("creating", &records, e))?;
+        fsutil::sweep_atomic_temps(&root)?;
+        fsutil::sweep_atomic_temps(&records)?;
         Ok(Records { root })
     }
 

@@ -49,6 +49,9 @@ pub struct SnapshotMeta {
     pub size: u64,
 }
 
+/// The tar-split skeleton of a layer unpacked from a plain tar (see `berth_fs::rebuild_layer`).
+const TAR_SPLIT: &str = "tar-split";
+
 /// The snapshot directories of one store.
 #[derive(Debug, Clone)]
 pub struct Snapshots {
@@ -75,6 +78,16 @@ impl Snapshots {
     fn sweep_tmp(&self) -> Result<()> {
         for p in fsutil::read_dir_paths(&self.root.join("tmp"))? {
             if p.extension().is_some_and(|e| e == "lock") {
+                // A lock without its directory: its writer died before creating it, or while
+                // dropping it. Removed while held, so no writer can be holding it
+                // (`Lock::acquire` re-checks that its file is still the one named).
+                if !p.with_extension("").exists() {
+                    if let Some(_held) = Lock::try_acquire(&p, LockMode::Exclusive)? {
+                        if !p.with_extension("").exists() {
+                            fsutil::remove_file(&p)?;
+                        }
+                    }
+                }
                 continue;
             }
             let lock = p.with_extension("lock");
@@ -148,8 +161,10 @@ impl Snapshots {
         let tmp = self.root.join("tmp");
         let lock = Lock::acquire(&tmp.join(format!("{name}.lock")), LockMode::Exclusive)?;
         let dir = tmp.join(&name);
-        let fs_dir = dir.join("fs");
-        fs::create_dir_all(&fs_dir).map_err(|e| ImageError::io("creating", &fs_dir, e))?;
+        for sub in ["fs", "stash"] {
+            let p = dir.join(sub);
+            fs::create_dir_all(&p).map_err(|e| ImageError::io("creating", &p, e))?;
+        }
         Ok(PendingSnapshot {
             dir: Some(dir),
             lock_path: tmp.join(format!("{name}.lock")),
@@ -157,6 +172,7 @@ impl Snapshots {
             layers: self.root.join("layers"),
             diff_id: None,
             size: 0,
+            skeleton: None,
         })
     }
 
@@ -183,6 +199,37 @@ impl Snapshots {
         pending.commit(chain_id, parent)
     }
 
+    /// The exact bytes of the plain layer tar `chain_id` was unpacked from, rebuilt from its
+    /// tree and tar-split skeleton and checked against its diff id as they are read (a
+    /// mismatch is a read error at the end). `None` when it has no skeleton.
+    pub fn rebuild(&self, chain_id: &Digest) -> Result<Option<VerifiedReader>> {
+        let dir = self.layer_dir(chain_id);
+        let skeleton = match fs::read(dir.join(TAR_SPLIT)) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ImageError::io("reading", dir.join(TAR_SPLIT), e)),
+        };
+        let meta = self.meta(chain_id)?;
+        let reader = berth_fs::rebuild_layer(&skeleton, &dir.join("fs"), &dir.join("stash"))
+            .map_err(|source| ImageError::Unpack {
+                layer: Some(meta.diff_id.clone()),
+                source,
+            })?;
+        Ok(Some(VerifiedReader::new(Box::new(reader), meta.diff_id)))
+    }
+
+    /// A snapshot unpacked from the plain layer `diff_id` that can rebuild it, if any.
+    pub fn find_split(&self, diff_id: &Digest) -> Result<Option<Digest>> {
+        for chain in self.list()? {
+            if self.layer_dir(&chain).join(TAR_SPLIT).is_file()
+                && self.meta(&chain).is_ok_and(|m| &m.diff_id == diff_id)
+            {
+                return Ok(Some(chain));
+            }
+        }
+        Ok(None)
+    }
+
     /// The lower dir to use for an image without layers.
     pub fn empty_dir(&self) -> PathBuf {
         self.root.join("empty")
@@ -202,6 +249,7 @@ pub struct PendingSnapshot {
     layers: PathBuf,
     diff_id: Option<Digest>,
     size: u64,
+    skeleton: Option<Vec<u8>>,
 }
 
 impl PendingSnapshot {
@@ -211,24 +259,37 @@ impl PendingSnapshot {
     }
 
     /// Unpacks a layer stream and returns its diff id (the digest of the uncompressed tar),
-    /// computed in the same pass.
+    /// computed in the same pass. A plain tar also leaves its tar-split skeleton, so the
+    /// snapshot alone can give the layer's bytes back (see [`PendingSnapshot::is_split`]).
     pub fn unpack(&mut self, layer: impl Read) -> Result<Digest> {
         let mut hasher = Hasher::new(Algorithm::Sha256);
         let opts = berth_fs::UnpackOptions {
             allow_devices: true,
             preserve_ownership: true,
         };
-        let stats = berth_fs::unpack_layer_observed(layer, &self.fs_dir(), &opts, &mut |b| {
-            hasher.update(b)
-        })
+        let dir = self.dir.clone().unwrap_or_default();
+        let (stats, skeleton) = berth_fs::unpack_layer_split(
+            layer,
+            &dir.join("fs"),
+            &dir.join("stash"),
+            &opts,
+            &mut |b| hasher.update(b),
+        )
         .map_err(|source| ImageError::Unpack {
             layer: None,
             source,
         })?;
+        self.skeleton = skeleton;
         let d = hasher.finish();
         self.diff_id = Some(d.clone());
         self.size = stats.bytes;
         Ok(d)
+    }
+
+    /// Whether the last unpack kept a tar-split skeleton (the stream was a plain tar): then
+    /// the committed snapshot can rebuild the exact layer bytes and no blob is needed.
+    pub fn is_split(&self) -> bool {
+        self.skeleton.is_some()
     }
 
     /// Makes the unpacked layer durable and visible as `chain_id`. If another writer committed
@@ -251,6 +312,9 @@ impl PendingSnapshot {
             path: dir.clone(),
             reason: e.to_string(),
         })?;
+        if let Some(sk) = &self.skeleton {
+            fsutil::write_atomic(&dir.join(TAR_SPLIT), sk)?;
+        }
         fsutil::write_atomic(&dir.join("meta.json"), &meta_bytes)?;
         fsutil::syncfs(&dir)?;
         let target = self.layers.join(chain_id.hex());
@@ -275,5 +339,57 @@ impl Drop for PendingSnapshot {
             let _ = fs::remove_dir_all(dir);
         }
         let _ = fs::remove_file(&self.lock_path);
+    }
+}
+
+/// A reader that hashes what passes and fails at the end if it is not `expected`.
+pub struct VerifiedReader {
+    inner: Box<dyn Read + Send>,
+    hasher: Option<Hasher>,
+    expected: Digest,
+}
+
+impl std::fmt::Debug for VerifiedReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedReader")
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedReader {
+    /// Checks `inner` against `expected`.
+    pub fn new(inner: Box<dyn Read + Send>, expected: Digest) -> Self {
+        VerifiedReader {
+            inner,
+            hasher: Some(Hasher::new(expected.algorithm())),
+            expected,
+        }
+    }
+}
+
+impl Read for VerifiedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            if let Some(h) = self.hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
+        } else if !buf.is_empty() {
+            if let Some(h) = self.hasher.take() {
+                let got = h.finish();
+                if got != self.expected {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "layer {} rebuilt from its snapshot hashes to {got}: the unpacked \
+                             files were changed; remove the image and load or pull it again",
+                            self.expected
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
     }
 }
