@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Cold `load` of a docker-archive (bench/make-archive.sh: busybox + LAYERS layers of random data,
+# ≈ SIZE_MB MiB): `berth load -i` vs `docker load -i` (a private dockerd started here) and
+# `podman load -i` (a private root), in the same run, each into an empty store every time; the
+# floor is `dd … conv=fsync` of the same archive. Medians, ratios and MB/s go to
+# docs/BENCHMARKS.md (section "Image load").
+#
+# Env: RUNS (10), SIZE_MB (200), LAYERS (4), ARCHIVE=/path to use a ready-made archive,
+# BERTH=/path to time that berth binary instead of building berth-cli.
+# A peer that fails on this host is reported as such; berth is reported as "not built" while the
+# berth-cli package does not exist.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
+RUNS=${RUNS:-10}; SIZE_MB=${SIZE_MB:-200}; LAYERS=${LAYERS:-4}
+[ "$(id -u)" = 0 ] || { echo "bench/image-load.sh: run as root" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+need=(); for p in hyperfine busybox-static jq podman; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then apt-get update -qq; apt-get install -y -qq "${need[@]}" >/dev/null; fi
+DOCKER=/usr/local/bin/docker; [ -x "$DOCKER" ] || DOCKER=$(command -v docker || true)
+DOCKERD=$(command -v dockerd || true)
+PODMAN=$(command -v podman || true)
+
+work=$(mktemp -d /var/tmp/berth-load-bench.XXXXXX); chmod 755 "$work"
+dockerd_pid=""
+cleanup() {
+  if [ -n "$dockerd_pid" ]; then
+    kill -TERM "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+  fi
+  # Whatever a peer left mounted under our directory, deepest first.
+  awk -v w="$work" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# berth: built in release when the berth-cli package exists.
+berth_note=""
+if [ -n "${BERTH:-}" ]; then
+  [ -x "$BERTH" ] || { echo "bench/image-load.sh: BERTH=$BERTH is not executable" >&2; exit 1; }
+elif cargo metadata --no-deps --format-version 1 --manifest-path "$repo/Cargo.toml" | jq -e '.packages[] | select(.name == "berth-cli")' >/dev/null; then
+  cargo build --release -q -p berth-cli --manifest-path "$repo/Cargo.toml"
+  BERTH="$repo/target/release/berth"
+else
+  BERTH=""
+  berth_note="not built: the berth-cli package (binary \`berth\`) does not exist yet"
+  echo "bench/image-load.sh: berth-cli does not exist yet: measuring the peers only" >&2
+fi
+
+# The archive, made once.
+if [ -n "${ARCHIVE:-}" ]; then archive=$ARCHIVE
+else archive="$work/archive.tar"; "$here/make-archive.sh" "$archive" "$SIZE_MB" "$LAYERS"; fi
+bytes=$(stat -c %s "$archive")
+mib=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1048576}')
+layers=$(tar -xOf "$archive" manifest.json | jq '.[0].Layers | length')
+tag=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
+
+declare -A MED VER
+NOTES=()
+# bench NAME COMMAND PREPARE: hyperfine, cold (PREPARE empties the store and syncs before each run).
+bench() {
+  local name=$1 cmd=$2 prep=$3
+  hyperfine -N --warmup 1 --runs "$RUNS" --prepare "$prep" --export-json "$work/$name.json" "$cmd" >/dev/null
+  MED[$name]=$(jq '.results[0].median' "$work/$name.json")
+}
+# A prepare step as a script (hyperfine -N runs it without a shell).
+prep_script() { # NAME BODY
+  printf '#!/bin/sh\nset -e\n%s\nsync\n' "$2" > "$work/prep-$1.sh"; chmod +x "$work/prep-$1.sh"; echo "$work/prep-$1.sh"
+}
+# umount leftovers under DIR, then remove it.
+wipe() { echo "awk -v w='$1' 'index(\$5, w) == 1 {print \$5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l \"\$m\" || true; done; rm -rf '$1'"; }
+
+# --- berth
+if [ -n "$BERTH" ]; then
+  if ! out=$("$BERTH" --data-root "$work/berth-probe" load -i "$archive" 2>&1) || ! grep -q "^Loaded image: $tag\$" <<<"$out"; then
+    MED[berth]="fails: $(head -c 160 <<<"$out" | tr '\n' ' ')"
+  elif ! "$BERTH" --data-root "$work/berth-probe" images 2>&1 | grep -q "${tag%%:*}"; then
+    MED[berth]="fails: \`berth images\` does not list $tag after the load"
+  else
+    bench berth "$BERTH --data-root $work/berth-root load -i $archive" "$(prep_script berth "$(wipe "$work/berth-root")")"
+  fi
+  VER[berth]=$("$BERTH" --version 2>/dev/null | head -1 | awk '{print $NF}' || true)
+  rm -rf "$work/berth-probe"
+else
+  MED[berth]=$berth_note
+fi
+
+# --- docker: a private dockerd (own data-root, exec-root, socket; no bridge, no iptables).
+if [ -n "$DOCKERD" ] && [ -n "$DOCKER" ]; then
+  dd_dir="$work/dockerd"; mkdir -p "$dd_dir"
+  sock="unix://$dd_dir/docker.sock"
+  "$DOCKERD" --data-root "$dd_dir/data" --exec-root "$dd_dir/exec" --pidfile "$dd_dir/dockerd.pid" \
+    -H "$sock" --iptables=false --ip6tables=false --bridge=none >"$dd_dir/daemon.log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 600); do
+    "$DOCKER" -H "$sock" version >/dev/null 2>&1 && break
+    kill -0 "$dockerd_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! "$DOCKER" -H "$sock" version >/dev/null 2>&1; then
+    MED[docker]="fails: dockerd did not start: $(tail -c 160 "$dd_dir/daemon.log" | tr '\n' ' ')"
+  elif ! out=$("$DOCKER" -H "$sock" load -i "$archive" 2>&1) || ! grep -q "Loaded image: $tag" <<<"$out"; then
+    MED[docker]="fails: $(head -c 160 <<<"$out" | tr '\n' ' ')"
+  else
+    VER[docker]="$("$DOCKER" -H "$sock" version -f '{{.Server.Version}}') ($("$DOCKER" -H "$sock" info -f '{{.Driver}}'))"
+    bench docker "$DOCKER -H $sock load -i $archive" \
+      "$(prep_script docker "$DOCKER -H $sock rmi -f $tag >/dev/null 2>&1 || true
+$DOCKER -H $sock image prune -f >/dev/null")"
+  fi
+else
+  MED[docker]="not installed"
+fi
+
+# --- podman: a private root and runroot, overlay storage, a fresh root every run.
+if [ -n "$PODMAN" ]; then
+  pm="$PODMAN --root $work/podman/root --runroot $work/podman/run --storage-driver overlay --cgroup-manager cgroupfs --events-backend file"
+  if ! out=$($pm load -i "$archive" 2>&1) || ! grep -q "Loaded image: .*$tag" <<<"$out"; then
+    MED[podman]="fails: $(head -c 160 <<<"$out" | tr '\n' ' ')"
+  else
+    VER[podman]=$($PODMAN --version | awk '{print $NF}')
+    bench podman "$pm load -i $archive" "$(prep_script podman "$(wipe "$work/podman")")"
+  fi
+  sh -c "$(wipe "$work/podman")"
+else
+  MED[podman]="not installed"
+fi
+
+# --- the floor: copying the archive and fsyncing it.
+bench dd "dd if=$archive of=$work/copy bs=4M conv=fsync status=none" "$(prep_script dd "rm -f '$work/copy'")"
+rm -f "$work/copy"
+
+num() { case $1 in ''|*[!0-9.]*) return 1;; esac; }
+fmt() { if num "$1"; then printf '%.2f s' "$1"; else echo "$1"; fi; }
+ratio() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f×", a/b}'; else echo "–"; fi; }
+mbs() { if num "$1"; then awk -v b="$bytes" -v t="$1" 'BEGIN{printf "%.0f MB/s", b/1e6/t}'; else echo "–"; fi; }
+{
+  echo "## Image load: cold \`load -i\` of a ${mib} MiB docker-archive"
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, kernel $(uname -r), $(df -T "$work" | awk 'NR==2{print $2}') under $(dirname "$work"). $RUNS runs each (hyperfine, 1 warm-up), median; before every run the store is emptied and \`sync\`ed, so each load starts from an empty store (the archive itself is in the page cache for all)."
+  echo "Archive: bench/make-archive.sh, \`docker save\` layout (Docker 20.10), $layers uncompressed layers: busybox, then random (incompressible) 4 MiB files."
+  echo
+  echo "| loader | median | vs berth | throughput |"
+  echo "|---|---|---|---|"
+  for n in berth docker podman; do
+    echo "| $n${VER[$n]:+ ${VER[$n]}} | $(fmt "${MED[$n]}") | $(ratio "${MED[$n]}" "${MED[berth]}") | $(mbs "${MED[$n]}") |"
+  done
+  echo "| floor: \`dd bs=4M conv=fsync\` of the archive | $(fmt "${MED[dd]}") | $(ratio "${MED[dd]}" "${MED[berth]}") | $(mbs "${MED[dd]}") |"
+  echo
+  for n in "${NOTES[@]}"; do echo "- $n"; done
+  [ ${#NOTES[@]} = 0 ] || echo
+  echo "berth: \`berth --data-root DIR load -i\`, a fresh DIR per run. docker: a private dockerd (own data-root, exec-root and socket; no bridge, no iptables), the image removed (\`rmi -f\`, \`image prune\`) before each run. podman: \`--root/--runroot\` under the bench directory, overlay storage, a fresh root per run. \"vs berth\" is the loader's time over berth's (above 1: slower than berth)."
+} > "$work/section.md"
+cat "$work/section.md"
+out="$repo/docs/BENCHMARKS.md"
+mkdir -p "$repo/docs"
+if [ -f "$out" ]; then
+  # Replace our section, keep the others.
+  awk -v f="$work/section.md" 'BEGIN{skip=0} /^## Image load/{while((getline l < f)>0) print l; skip=1; next} /^## /{skip=0} !skip' "$out" > "$out.tmp"
+  if ! grep -q '^## Image load' "$out.tmp"; then
+    [ -z "$(tail -c 1 "$out.tmp")" ] || echo >> "$out.tmp"
+    { echo; cat "$work/section.md"; } >> "$out.tmp"
+  fi
+  mv "$out.tmp" "$out"
+else
+  { echo "# Benchmarks"; echo; echo "Each section is written by a script in bench/; berth and its peers are measured in the same run."; echo; cat "$work/section.md"; } > "$out"
+fi
