@@ -33,6 +33,12 @@ pub struct NewImage {
 impl ImageStore {
     /// `docker import`: `tar` (plain, gzip or zstd) becomes the single layer of a new image.
     pub fn import(&self, tar: impl Read, new: &NewImage) -> Result<Digest> {
+        let id = self.import_leased(tar, new)?;
+        self.auto_gc(std::slice::from_ref(&id))?;
+        Ok(id)
+    }
+
+    fn import_leased(&self, tar: impl Read, new: &NewImage) -> Result<Digest> {
         let _lease = self.lease()?;
         let ing = self.ingest(tar, None)?;
         let Some((pending, diff_id)) = ing.unpacked else {
@@ -100,6 +106,12 @@ impl ImageStore {
     /// `new.config` is the container config to record (the caller merges the container's
     /// settings and `--change`s); the layer is packed deterministically.
     pub fn commit_rootfs(&self, key: &str, new: &NewImage) -> Result<Digest> {
+        let id = self.commit_leased(key, new)?;
+        self.auto_gc(std::slice::from_ref(&id))?;
+        Ok(id)
+    }
+
+    fn commit_leased(&self, key: &str, new: &NewImage) -> Result<Digest> {
         let _lease = self.lease()?;
         let rootfs = self.rootfs(key)?;
         let parent = self.get(&rootfs.image)?;

@@ -128,8 +128,20 @@ impl Files {
 }
 
 impl ImageStore {
-    /// Loads a docker-archive or OCI layout tar (plain, gzip or zstd), as `docker load` does.
+    /// Loads a docker-archive or OCI layout tar (plain, gzip or zstd), as `docker load` does,
+    /// then applies the automatic collection policy (sparing what was loaded).
     pub fn load(&self, reader: impl Read) -> Result<LoadReport> {
+        let report = self.load_leased(reader)?;
+        self.after_load(&report)?;
+        Ok(report)
+    }
+
+    fn after_load(&self, report: &LoadReport) -> Result<()> {
+        let added: Vec<Digest> = report.images.iter().map(|(d, _)| d.clone()).collect();
+        self.auto_gc(&added).map(drop)
+    }
+
+    fn load_leased(&self, reader: impl Read) -> Result<LoadReport> {
         let _lease = self.lease()?;
         let mut reader = BufReader::with_capacity(1 << 20, reader);
         let head = super::ingest::read_head(&mut reader, 6).map_err(bad)?;
@@ -155,6 +167,12 @@ impl ImageStore {
     /// carries only a tag (`org.opencontainers.image.ref.name: latest`) are named `repo:tag`
     /// when `repo` is given, and left untagged otherwise.
     pub fn load_oci_dir(&self, dir: &Path, repo: Option<&str>) -> Result<LoadReport> {
+        let report = self.load_oci_dir_leased(dir, repo)?;
+        self.after_load(&report)?;
+        Ok(report)
+    }
+
+    fn load_oci_dir_leased(&self, dir: &Path, repo: Option<&str>) -> Result<LoadReport> {
         let _lease = self.lease()?;
         let mut files = Files::default();
         for name in ["index.json", "oci-layout"] {

@@ -88,18 +88,84 @@ pub struct PruneReport {
     pub space_reclaimed: u64,
 }
 
-/// The automatic collection policy: keep the store under `max_bytes` by removing images no
-/// container uses, least recently used first; dangling ones before tagged ones, and tagged
-/// ones only with `include_tagged`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The automatic collection policy, applied after every load, import and commit: while the
+/// store is larger than `max_bytes`, or the file system holding it has less than
+/// `min_free_percent` free, images no container uses are removed, least recently used first —
+/// dangling ones, and tagged ones too with `include_tagged` (as the kubelet's image GC does).
+///
+/// On by default ([`GcPolicy::default`]: keep 10 % of the file system free by evicting
+/// dangling images), so a host that builds and loads all day does not fill its disk with
+/// `<none>` images; stored as `gc-policy.json` in the data root ([`ImageStore::set_policy`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct GcPolicy {
-    /// The size the store should stay under, counted as `du` counts it.
+    /// The size the store should stay under, counted as `du` counts it (`u64::MAX`: no limit).
     pub max_bytes: u64,
-    /// Also evict tagged images (as the kubelet's image GC does).
+    /// The free space to keep on the store's file system, in percent (0: no limit).
+    pub min_free_percent: u8,
+    /// Also evict tagged images.
     pub include_tagged: bool,
 }
 
+impl Default for GcPolicy {
+    fn default() -> Self {
+        GcPolicy {
+            max_bytes: u64::MAX,
+            min_free_percent: 10,
+            include_tagged: false,
+        }
+    }
+}
+
+impl GcPolicy {
+    /// No automatic collection.
+    pub fn off() -> Self {
+        GcPolicy {
+            max_bytes: u64::MAX,
+            min_free_percent: 0,
+            include_tagged: false,
+        }
+    }
+}
+
+/// Free space of the file system holding `path`, in percent of its size.
+fn free_percent(path: &std::path::Path) -> u64 {
+    match nix::sys::statvfs::statvfs(path) {
+        Ok(v) if v.blocks() > 0 => v.blocks_available() * 100 / v.blocks(),
+        _ => 100,
+    }
+}
+
 impl ImageStore {
+    /// The automatic collection policy of this store (the default when none was set).
+    pub fn policy(&self) -> Result<GcPolicy> {
+        let p = self.root.join("gc-policy.json");
+        match std::fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| ImageError::Metadata {
+                path: p,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(GcPolicy::default()),
+            Err(e) => Err(ImageError::io("reading", p, e)),
+        }
+    }
+
+    /// Sets the automatic collection policy (kept in `gc-policy.json`).
+    pub fn set_policy(&self, policy: &GcPolicy) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(policy).map_err(|e| ImageError::Metadata {
+            path: self.root.join("gc-policy.json"),
+            reason: e.to_string(),
+        })?;
+        super::fsutil::write_atomic(&self.root.join("gc-policy.json"), &bytes)
+    }
+
+    /// Applies the store's policy after `added` came in (they are never evicted by it). Called
+    /// by load, import and commit once their lease is released.
+    pub(crate) fn auto_gc(&self, added: &[Digest]) -> Result<PruneReport> {
+        let policy = self.policy()?;
+        self.enforce_keeping(&policy, added)
+    }
+
     /// Removes every blob and unpacked layer that no image and no container reaches.
     pub fn gc(&self) -> Result<GcReport> {
         let _x = Lock::acquire(&self.root.join("gc.lock"), LockMode::Exclusive)?;
@@ -221,24 +287,37 @@ impl ImageStore {
             .collect())
     }
 
-    /// Applies `policy`: while the data root is larger than `max_bytes`, deletes the least
-    /// recently used image no container uses, and collects. Returns what was removed.
+    /// Applies `policy` now; see [`GcPolicy`]. Returns what was removed.
     pub fn enforce(&self, policy: &GcPolicy) -> Result<PruneReport> {
+        self.enforce_keeping(policy, &[])
+    }
+
+    /// [`ImageStore::enforce`], never evicting `keep` (the images just added).
+    pub(crate) fn enforce_keeping(
+        &self,
+        policy: &GcPolicy,
+        keep: &[Digest],
+    ) -> Result<PruneReport> {
+        let over = |store: &ImageStore| {
+            (policy.max_bytes != u64::MAX && du(&store.root) > policy.max_bytes)
+                || free_percent(&store.root) < u64::from(policy.min_free_percent)
+        };
         let mut report = PruneReport::default();
-        let before = du(&self.root);
-        if before <= policy.max_bytes {
+        if !over(self) {
             return Ok(report);
         }
+        let before = du(&self.root);
         let in_use: BTreeSet<Digest> = self.rootfs_users()?.into_iter().map(|(_, d)| d).collect();
         let mut candidates: Vec<Image> = self
             .list()?
             .into_iter()
-            .filter(|i| !in_use.contains(i.id()) && (policy.include_tagged || i.is_dangling()))
+            .filter(|i| !in_use.contains(i.id()) && !keep.contains(i.id()))
+            .filter(|i| policy.include_tagged || i.is_dangling())
             .collect();
         // Dangling first, then least recently used.
         candidates.sort_by_key(|i| (!i.is_dangling(), i.record.last_used));
         for image in candidates {
-            if du(&self.root) <= policy.max_bytes {
+            if !over(self) {
                 break;
             }
             report.events.extend(self.delete_image(image.id())?);

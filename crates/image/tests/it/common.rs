@@ -39,6 +39,10 @@ pub fn temp_store() -> (tempfile::TempDir, ImageStore) {
         .tempdir()
         .expect("tempdir");
     let store = ImageStore::open(tmp.path().join("store")).expect("open store");
+    // The default policy depends on this host's free space; tests set theirs explicitly.
+    store
+        .set_policy(&berth_image::GcPolicy::off())
+        .expect("policy");
     (tmp, store)
 }
 

@@ -335,29 +335,18 @@ fn enforce_evicts_least_recently_used_unused_images_first() {
 
     // Under the limit: nothing happens.
     let r = store
-        .enforce(&GcPolicy {
-            max_bytes: size + MIB as u64,
-            include_tagged: true,
-        })
+        .enforce(&limit(size + MIB as u64, true))
         .expect("enforce");
     assert!(r.events.is_empty());
     // Tagged images are kept without include_tagged.
-    let r = store
-        .enforce(&GcPolicy {
-            max_bytes: 0,
-            include_tagged: false,
-        })
-        .expect("enforce");
+    let r = store.enforce(&limit(0, false)).expect("enforce");
     assert!(r.events.is_empty(), "{r:?}");
     assert_eq!(ids(&store).len(), 3);
 
     // One image's worth (its 1 MiB layer, kept once as tar-split) over: the least recently
     // used (a) goes.
     let r = store
-        .enforce(&GcPolicy {
-            max_bytes: size - MIB as u64,
-            include_tagged: true,
-        })
+        .enforce(&limit(size - MIB as u64, true))
         .expect("enforce");
     assert!(r.events.contains(&RemoveEvent::Deleted(a.id())), "{r:?}");
     assert_eq!(ids(&store), sorted(vec![b.id(), c.id()]));
@@ -370,29 +359,25 @@ fn enforce_evicts_least_recently_used_unused_images_first() {
     store.create_rootfs("keep-b", &b.id()).expect("rootfs on b");
     let size = du(store.root());
     store
-        .enforce(&GcPolicy {
-            max_bytes: size - MIB as u64,
-            include_tagged: true,
-        })
+        .enforce(&limit(size - MIB as u64, true))
         .expect("enforce");
     assert_eq!(
         ids(&store),
         sorted(vec![b.id(), c.id()]),
         "dangling d first"
     );
-    store
-        .enforce(&GcPolicy {
-            max_bytes: 0,
-            include_tagged: true,
-        })
-        .expect("enforce");
+    store.enforce(&limit(0, true)).expect("enforce");
     assert_eq!(ids(&store), [b.id()], "b is used by a container");
     store.remove_rootfs("keep-b").expect("remove_rootfs");
-    store
-        .enforce(&GcPolicy {
-            max_bytes: 0,
-            include_tagged: true,
-        })
-        .expect("enforce");
+    store.enforce(&limit(0, true)).expect("enforce");
     assert_store_empty(&store);
+}
+
+/// A size policy without the free-space rule (which depends on the host's disk).
+fn limit(max_bytes: u64, include_tagged: bool) -> GcPolicy {
+    GcPolicy {
+        max_bytes,
+        min_free_percent: 0,
+        include_tagged,
+    }
 }

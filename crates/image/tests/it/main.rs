@@ -7,4 +7,5 @@ mod common;
 mod crash;
 mod gc;
 mod interop;
+mod policy;
 mod rootfs;
