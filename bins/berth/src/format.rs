@@ -44,7 +44,8 @@ pub fn since(then: i64, now: i64) -> String {
     format!("{d} ago")
 }
 
-/// Left-aligned columns separated by three spaces (Docker's tabwriter padding).
+/// Left-aligned columns separated by three spaces, each at least 10 wide: Docker's
+/// `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)` (minwidth 10, padding 3).
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
@@ -62,7 +63,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
         for (c, cell) in r.iter().enumerate() {
             line.push_str(cell);
             if c + 1 < r.len() {
-                let pad = widths[c] - cell.chars().count() + 3;
+                let pad = (widths[c] + 3).max(10) - cell.chars().count();
                 line.push_str(&" ".repeat(pad));
             }
         }
@@ -115,7 +116,11 @@ mod tests {
                 vec!["A".into(), "B".into()],
                 vec!["long".into(), "x".into()]
             ]),
-            "A      B\nlong   x\n"
+            "A         B\nlong      x\n"
+        );
+        assert_eq!(
+            table(&[vec!["longer-than-ten".into(), "y".into()]]),
+            "longer-than-ten   y\n"
         );
     }
 }

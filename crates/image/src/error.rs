@@ -193,6 +193,22 @@ pub enum ImageError {
         /// What is wrong.
         reason: String,
     },
+    /// A downloaded blob is not what its descriptor says; it was discarded.
+    #[error(
+        "blob {digest} failed verification: received {size} bytes (expected {expected_size}) \
+         hashing to {actual}; it was discarded, pull again (if it persists, the registry \
+         serves corrupt data)"
+    )]
+    BlobVerification {
+        /// The digest the manifest names.
+        digest: Digest,
+        /// The digest of what arrived.
+        actual: Digest,
+        /// Bytes received.
+        size: u64,
+        /// Bytes the manifest announced.
+        expected_size: u64,
+    },
     /// A file system operation on the store failed.
     #[error("{op} {} failed: {source}", .path.display())]
     Io {
@@ -225,6 +241,7 @@ impl ImageError {
             | Self::AmbiguousId { .. }
             | Self::InvalidKey { .. }
             | Self::InvalidChange { .. } => ErrorKind::InvalidArgument,
+            Self::BlobVerification { .. } => ErrorKind::Unavailable,
             Self::Unpack { source, .. } => source.kind(),
             Self::Conflict { .. } => ErrorKind::Conflict,
             Self::Metadata { .. } | Self::Mount { .. } => ErrorKind::Internal,

@@ -151,6 +151,10 @@ pub enum RegistryError {
         /// What went wrong and what to do.
         reason: String,
     },
+    /// The image store refused or failed (a pulled blob that does not verify, a layer that
+    /// does not unpack, a full disk).
+    #[error(transparent)]
+    Store(#[from] berth_image::ImageError),
     /// TLS could not be set up (bad CA file under the certs directory).
     #[error("TLS setup for registry {registry}: {reason}")]
     Tls {
@@ -174,6 +178,7 @@ impl RegistryError {
             }
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Self::Credentials { .. } | Self::Tls { .. } => ErrorKind::FailedPrecondition,
+            Self::Store(e) => e.kind(),
             Self::DigestMismatch { .. }
             | Self::BadResponse { .. }
             | Self::UnexpectedStatus { .. }

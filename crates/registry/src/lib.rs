@@ -38,8 +38,10 @@ mod client;
 pub mod credentials;
 mod error;
 mod tls;
+pub mod transfer;
 
 pub use blob::BlobStream;
 pub use client::{ClientConfig, RegistryClient, DEFAULT_ACCEPT, MAX_MANIFEST_SIZE};
 pub use credentials::{Auths, Credential};
 pub use error::{RegistryError, Result};
+pub use transfer::{pull, push, ProgressEvent, PullOptions, PullReport, PushReport};

@@ -233,6 +233,13 @@ pub fn run(root: &Path, cmd: ImageCmd) -> Result<ExitCode> {
             for name in &a.images {
                 match store.remove(name, a.force) {
                     Ok(events) => print_events(&events),
+                    Err(berth_image::ImageError::ImageNotFound { .. }) => {
+                        eprintln!(
+                            "Error response from daemon: No such image: {}",
+                            not_found_name(name)
+                        );
+                        code = ExitCode::from(1);
+                    }
                     Err(e) => {
                         eprintln!("Error response from daemon: {e}");
                         code = ExitCode::from(1);
@@ -245,6 +252,19 @@ pub fn run(root: &Path, cmd: ImageCmd) -> Result<ExitCode> {
         ImageCmd::History(a) => history(&store, &a),
         ImageCmd::Inspect(a) => inspect(&store, &a),
         ImageCmd::Prune(a) => prune(&store, &a),
+    }
+}
+
+/// How Docker's daemon names an image it cannot find: a reference gets its default tag
+/// (`nope` → `nope:latest`); a full id or digest stays as given.
+fn not_found_name(name: &str) -> String {
+    if name.contains('@') || name.starts_with("sha256:") {
+        return name.to_string();
+    }
+    match Reference::parse(name) {
+        Ok(r) if r.tag().is_none() => format!("{}:latest", r.familiar()),
+        Ok(r) => r.familiar(),
+        Err(_) => name.to_string(),
     }
 }
 
@@ -465,10 +485,12 @@ fn history(store: &ImageStore, a: &History) -> Result<ExitCode> {
             layer += 1;
             s
         };
-        let id = if i + 1 == n {
-            short_id(img.id())
-        } else {
+        let id = if i + 1 != n {
             "<missing>".into()
+        } else if a.no_trunc {
+            img.id().to_string()
+        } else {
+            short_id(img.id())
         };
         entries.push((id, h, size));
     }

@@ -33,6 +33,9 @@ type Result<T> = std::result::Result<T, ImageError>;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The name prefix of resumable downloads in `ingest/`.
+const PARTIAL_PREFIX: &str = "partial-";
+
 /// The blob store rooted at one directory. Cheap to clone; holds no open files.
 #[derive(Debug, Clone)]
 pub struct ContentStore {
@@ -222,6 +225,50 @@ impl ContentStore {
         Ok(corrupt)
     }
 
+    /// Where a resumable download of `digest` keeps its bytes: `ingest/partial-<alg>-<hex>`.
+    /// Unlike writers' temp files it survives [`ContentStore::open`] (the next pull resumes
+    /// from it); the store's garbage collection removes it.
+    pub fn partial_path(&self, digest: &Digest) -> PathBuf {
+        self.ingest_dir().join(format!(
+            "{PARTIAL_PREFIX}{}-{}",
+            digest.algorithm(),
+            digest.hex()
+        ))
+    }
+
+    /// Moves `path` (a file in `ingest/` whose content the caller has verified to hash to
+    /// `digest`) into the store: fsync, rename, fsync of the directory.
+    pub fn adopt(&self, path: &Path, digest: &Digest) -> Result<()> {
+        File::open(path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| ImageError::io("syncing", path, e))?;
+        let dir = self.alg_dir(digest.algorithm());
+        fs::rename(path, dir.join(digest.hex()))
+            .map_err(|e| ImageError::io("renaming into place", path, e))?;
+        sync_dir(&dir)
+    }
+
+    /// Removes partial downloads no live puller holds locked.
+    pub fn clean_partials(&self) -> Result<()> {
+        let dir = self.ingest_dir();
+        for entry in fs::read_dir(&dir).map_err(|e| ImageError::io("listing", &dir, e))? {
+            let entry = entry.map_err(|e| ImageError::io("listing", &dir, e))?;
+            let is_partial = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(PARTIAL_PREFIX));
+            if !is_partial {
+                continue;
+            }
+            if let Ok(f) = File::open(entry.path()) {
+                if try_lock_exclusive(&f).is_ok() {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn alg_dir(&self, alg: Algorithm) -> PathBuf {
         self.root.join("blobs").join(alg.as_str())
     }
@@ -237,6 +284,14 @@ impl ContentStore {
         for entry in entries {
             let entry = entry.map_err(|e| ImageError::io("listing", &dir, e))?;
             let path = entry.path();
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(PARTIAL_PREFIX))
+            {
+                // A pull's partial download: kept for the next pull to resume.
+                continue;
+            }
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             let removed = if is_dir {
                 fs::remove_dir_all(&path)

@@ -175,6 +175,7 @@ impl ImageStore {
     /// The sweep; the caller holds `gc.lock` exclusively.
     pub(crate) fn sweep(&self) -> Result<GcReport> {
         let (blobs, chains) = self.marked()?;
+        self.content.clean_partials()?;
         let mut report = GcReport::default();
         for d in self.content.list()? {
             if !blobs.contains(&d) {

@@ -7,6 +7,8 @@ mod auth;
 mod blobs;
 mod faults;
 mod manifests;
+mod transfer;
+mod transfer_faults;
 
 /// Deterministic test content of `len` bytes, different per `seed`.
 pub fn content(seed: u8, len: usize) -> Vec<u8> {
