@@ -1,12 +1,13 @@
 //! `berth`: Docker's command line.
 //!
 //! Today the image verbs (`load`, `save`, `images`, `tag`, `rmi`, `inspect`, `history`,
-//! `import`, `image prune`, `system df`) run in this process against the store under
+//! `import`, `image prune`, `system df`, `pull`, `push`, `login`, `logout`) run in this process against the store under
 //! `--data-root`, the way podman works without a daemon. When berthd exists (issue 5) the CLI
 //! becomes a client of its Docker Engine API and this local mode stays for daemonless use.
 
 mod commands;
 mod format;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::images::{self, ImageCmd};
+use commands::registry::{self, RegistryFlags};
 
 /// A container engine that speaks Docker.
 #[derive(Debug, Parser)]
@@ -22,6 +24,8 @@ struct Cli {
     /// Root of persistent state (images, layers).
     #[arg(long, global = true, default_value = "/var/lib/berth")]
     data_root: PathBuf,
+    #[command(flatten)]
+    registry: RegistryFlags,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -49,6 +53,14 @@ enum Cmd {
     History(images::History),
     /// Display detailed information on images (`image inspect`).
     Inspect(images::Inspect),
+    /// Download an image from a registry.
+    Pull(registry::Pull),
+    /// Upload an image to a registry.
+    Push(registry::Push),
+    /// Log in to a registry.
+    Login(registry::Login),
+    /// Log out from a registry.
+    Logout(registry::Logout),
     /// Manage berth.
     System {
         #[command(subcommand)]
@@ -74,6 +86,10 @@ fn main() -> ExitCode {
         Cmd::Import(a) => images::run(&cli.data_root, ImageCmd::Import(a)),
         Cmd::History(a) => images::run(&cli.data_root, ImageCmd::History(a)),
         Cmd::Inspect(a) => images::run(&cli.data_root, ImageCmd::Inspect(a)),
+        Cmd::Pull(a) => registry::run_pull(&cli.data_root, &cli.registry, &a),
+        Cmd::Push(a) => registry::run_push(&cli.data_root, &cli.registry, &a),
+        Cmd::Login(a) => registry::run_login(&cli.registry, &a),
+        Cmd::Logout(a) => registry::run_logout(&a),
         Cmd::System {
             cmd: SystemCmd::Df(a),
         } => images::df(&cli.data_root, &a),

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use tempfile;
 
 pub mod peers;
+pub mod registry;
 
 /// Returns early from a test that needs root when not root; panics instead when `CI=true`, so
 /// CI can never go green by skipping.

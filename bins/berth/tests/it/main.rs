@@ -6,6 +6,7 @@ mod filters;
 mod images;
 mod import;
 mod prune_df;
+mod registry;
 mod save;
 
 use std::path::{Path, PathBuf};

@@ -96,7 +96,7 @@ pub fn pull(
         progress(ProgressEvent::status(format!(
             "{}: Pulling from {}",
             reference.tag().unwrap_or("latest"),
-            reference.familiar_name()
+            reference.path()
         )));
     }
     // The config: small, fetched whole and verified.

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use berth_registry::{ClientConfig, RegistryClient};
@@ -60,23 +60,6 @@ pub enum Auth {
     Token,
 }
 
-/// A running `docker-registry serve`, killed on drop.
-pub struct Registry {
-    child: Child,
-    /// `127.0.0.1:<port>`.
-    pub addr: String,
-    pub issuer: Option<TokenIssuer>,
-    dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -87,6 +70,14 @@ fn run(cmd: &mut Command) -> Vec<u8> {
     out.stdout
 }
 
+/// A running `docker-registry serve` (berth-testutil's), with this crate's auth variants.
+pub struct Registry {
+    inner: berth_testutil::registry::Registry,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    pub issuer: Option<TokenIssuer>,
+}
+
 impl Registry {
     pub fn start(auth: Auth) -> Registry {
         Self::start_with(auth, false)
@@ -95,8 +86,6 @@ impl Registry {
     /// With `tls`, the registry serves HTTPS only, with a self-signed cert for 127.0.0.1.
     pub fn start_with(auth: Auth, tls: bool) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
         let mut issuer = None;
         let auth_yaml = match auth {
             Auth::Anonymous => String::new(),
@@ -145,58 +134,18 @@ impl Registry {
         } else {
             String::new()
         };
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
-             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: {addr}\n  secret: berth-test-secret\n{tls_yaml}{auth_yaml}",
-            dir.path().join("data").display()
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("/usr/bin/docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry starts");
-        let mut reg = Registry {
-            child,
-            addr,
+        let inner =
+            berth_testutil::registry::Registry::serve(dir, &format!("{tls_yaml}{auth_yaml}"));
+        Registry {
+            addr: inner.addr.clone(),
+            inner,
             issuer,
-            dir,
-        };
-        reg.wait_ready();
-        reg
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "docker-registry exited with {status}: {}",
-                    std::fs::read_to_string(self.dir.path().join("registry.log"))
-                        .unwrap_or_default()
-                );
-            }
-            if let Ok(mut s) = TcpStream::connect(&self.addr) {
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut line = String::new();
-                if BufReader::new(s).read_line(&mut line).is_ok() && line.starts_with("HTTP/") {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("docker-registry on {} not ready after 15s", self.addr);
     }
 
     /// A directory for auth files and certs of this test.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.inner.dir()
     }
 
     /// A client with no auth file, certs dir inside the temp dir.
@@ -207,7 +156,7 @@ impl Registry {
     pub fn client_with(&self, auth_file: Option<PathBuf>) -> RegistryClient {
         RegistryClient::new(ClientConfig {
             auth_file,
-            certs_dir: self.dir.path().join("certs.d"),
+            certs_dir: self.inner.dir().join("certs.d"),
             user_agent: "berth-registry-tests".into(),
             ..ClientConfig::default()
         })
@@ -216,13 +165,6 @@ impl Registry {
 
     pub fn reference(&self, repo_and_tag: &str) -> berth_image::Reference {
         berth_image::Reference::parse(&format!("{}/{repo_and_tag}", self.addr)).unwrap()
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
