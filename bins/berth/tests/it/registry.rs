@@ -173,3 +173,33 @@ fn login_stores_docker_credentials_and_logout_removes_them() {
     let out = with_config(&a, &["push", &name]).output().unwrap();
     assert!(!out.status.success(), "logged out: refused again");
 }
+
+#[test]
+fn pull_all_tags_fetches_every_tag_of_the_repository() {
+    require_root!();
+    if !registry_ready() {
+        return;
+    }
+    let reg = Registry::anonymous();
+    let a = Store::new();
+    let tar = a.busybox_tar();
+    let one = format!("{}/multi/bb:one", reg.addr);
+    let two = format!("{}/multi/bb:two", reg.addr);
+    a.import(&tar, &[&one]);
+    a.ok(&["tag", &one, &two]);
+    a.ok(&["push", "-q", &one]);
+    a.ok(&["push", "-q", &two]);
+    let b = Store::new();
+    let repo = format!("{}/multi/bb", reg.addr);
+    let out = b.ok(&["pull", "-q", "-a", &repo]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [one.as_str(), two.as_str()]
+    );
+    assert_eq!(b.id(&one), b.id(&two));
+    let r = b.fail(&["pull", "-a", &one]);
+    assert!(
+        r.stderr.contains("tag can't be used with --all-tags/-a"),
+        "{r:?}"
+    );
+}
