@@ -13,25 +13,14 @@ impl RegistryClient {
     /// request when > 0; see [`BlobStream::offset`] for registries that ignore it).
     /// Redirects to storage are followed.
     pub fn get_blob(&self, r: &Reference, digest: &Digest, offset: u64) -> Result<BlobStream> {
-        let ctx = Ctx {
-            name: r.name(),
-            what: format!("blob {digest} in {}", r.name()),
-            action: "pull",
-        };
+        let ctx = Ctx::pull(r.name(), format!("blob {digest} in {}", r.name()));
         self.on_endpoints(r.domain(), false, |ep| {
             let url = format!("{}/v2/{}/blobs/{}", ep.base, r.path(), digest);
             let mut headers = Vec::new();
             if offset > 0 {
                 headers.push(("Range", format!("bytes={offset}-")));
             }
-            let req = Req {
-                method: "GET",
-                url: url.clone(),
-                headers,
-                body: Body::Empty,
-                scopes: vec![pull_scope(r.path())],
-                idempotent: true,
-            };
+            let req = Req::read("GET", url.clone(), headers, r.path());
             let resp = self.send(ep, req, &ctx)?;
             match resp.status() {
                 200 => {
@@ -77,21 +66,10 @@ impl RegistryClient {
 
     /// The blob's size if the repository has it.
     pub fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<Option<u64>> {
-        let ctx = Ctx {
-            name: r.name(),
-            what: format!("blob {digest} in {}", r.name()),
-            action: "pull",
-        };
+        let ctx = Ctx::pull(r.name(), format!("blob {digest} in {}", r.name()));
         self.on_endpoints(r.domain(), false, |ep| {
             let url = format!("{}/v2/{}/blobs/{}", ep.base, r.path(), digest);
-            let req = Req {
-                method: "HEAD",
-                url: url.clone(),
-                headers: Vec::new(),
-                body: Body::Empty,
-                scopes: vec![pull_scope(r.path())],
-                idempotent: true,
-            };
+            let req = Req::read("HEAD", url.clone(), Vec::new(), r.path());
             let resp = self.send(ep, req, &ctx)?;
             match resp.status() {
                 200..=299 => Ok(Some(header_u64(&resp, "Content-Length").unwrap_or(0))),

@@ -5,7 +5,7 @@ use std::io::Read;
 use berth_image::{Digest, Hasher, Reference};
 
 use super::transport::{bare_media_type, header_u64, Body, Ctx, Req};
-use super::{pull_scope, push_scope, RegistryClient, DEFAULT_ACCEPT, MAX_MANIFEST_SIZE};
+use super::{push_scope, RegistryClient, DEFAULT_ACCEPT, MAX_MANIFEST_SIZE};
 use crate::error::{RegistryError, Result};
 
 impl RegistryClient {
@@ -24,21 +24,15 @@ impl RegistryClient {
         } else {
             accept
         };
-        let ctx = Ctx {
-            name: r.name(),
-            what: format!("manifest for {}", r.familiar()),
-            action: "pull",
-        };
+        let ctx = Ctx::pull(r.name(), format!("manifest for {}", r.familiar()));
         self.on_endpoints(r.domain(), false, |ep| {
             let url = format!("{}/v2/{}/manifests/{}", ep.base, r.path(), reference);
-            let req = Req {
-                method: "GET",
-                url: url.clone(),
-                headers: vec![("Accept", accept.join(", "))],
-                body: Body::Empty,
-                scopes: vec![pull_scope(r.path())],
-                idempotent: true,
-            };
+            let req = Req::read(
+                "GET",
+                url.clone(),
+                vec![("Accept", accept.join(", "))],
+                r.path(),
+            );
             let resp = self.send(ep, req, &ctx)?;
             if resp.status() != 200 {
                 return Err(self.fail(ep, "GET", &url, resp, &ctx));
@@ -92,21 +86,15 @@ impl RegistryClient {
     /// `None` when the registry does not have it.
     pub fn head_manifest(&self, r: &Reference) -> Result<Option<(Digest, String, u64)>> {
         let reference = manifest_ref(r)?;
-        let ctx = Ctx {
-            name: r.name(),
-            what: format!("manifest for {}", r.familiar()),
-            action: "pull",
-        };
+        let ctx = Ctx::pull(r.name(), format!("manifest for {}", r.familiar()));
         self.on_endpoints(r.domain(), false, |ep| {
             let url = format!("{}/v2/{}/manifests/{}", ep.base, r.path(), reference);
-            let req = Req {
-                method: "HEAD",
-                url: url.clone(),
-                headers: vec![("Accept", DEFAULT_ACCEPT.join(", "))],
-                body: Body::Empty,
-                scopes: vec![pull_scope(r.path())],
-                idempotent: true,
-            };
+            let req = Req::read(
+                "HEAD",
+                url.clone(),
+                vec![("Accept", DEFAULT_ACCEPT.join(", "))],
+                r.path(),
+            );
             let resp = self.send(ep, req, &ctx)?;
             match resp.status() {
                 200 => {}

@@ -4,8 +4,8 @@ use std::io::Read;
 
 use berth_image::Reference;
 
-use super::transport::{join_url, Body, Ctx, Req};
-use super::{pull_scope, RegistryClient};
+use super::transport::{join_url, Ctx, Req};
+use super::RegistryClient;
 use crate::error::{RegistryError, Result};
 
 impl RegistryClient {
@@ -25,11 +25,7 @@ impl RegistryClient {
             #[serde(default)]
             tags: Option<Vec<String>>,
         }
-        let ctx = Ctx {
-            name: r.name(),
-            what: format!("repository {}", r.name()),
-            action: "pull",
-        };
+        let ctx = Ctx::pull(r.name(), format!("repository {}", r.name()));
         self.on_endpoints(r.domain(), false, |ep| {
             let mut url = format!("{}/v2/{}/tags/list", ep.base, r.path());
             if let Some(n) = page_size {
@@ -37,14 +33,7 @@ impl RegistryClient {
             }
             let mut all = Vec::new();
             for _ in 0..10_000 {
-                let req = Req {
-                    method: "GET",
-                    url: url.clone(),
-                    headers: Vec::new(),
-                    body: Body::Empty,
-                    scopes: vec![pull_scope(r.path())],
-                    idempotent: true,
-                };
+                let req = Req::read("GET", url.clone(), Vec::new(), r.path());
                 let resp = self.send(ep, req, &ctx)?;
                 if resp.status() != 200 {
                     return Err(self.fail(ep, "GET", &url, resp, &ctx));

@@ -31,11 +31,42 @@ pub(super) struct Req<'a> {
     pub(super) idempotent: bool,
 }
 
+impl<'a> Req<'a> {
+    /// A body-less, idempotent request that needs pull access to repository `repo` (GET and
+    /// HEAD of manifests, blobs and tags).
+    pub(super) fn read(
+        method: &'static str,
+        url: String,
+        headers: Vec<(&'static str, String)>,
+        repo: &str,
+    ) -> Req<'a> {
+        Req {
+            method,
+            url,
+            headers,
+            body: Body::Empty,
+            scopes: vec![super::pull_scope(repo)],
+            idempotent: true,
+        }
+    }
+}
+
 /// How to name things in errors.
 pub(super) struct Ctx {
     pub(super) name: String,
     pub(super) what: String,
     pub(super) action: &'static str,
+}
+
+impl Ctx {
+    /// Errors of a read of repository `name`, about `what`.
+    pub(super) fn pull(name: String, what: String) -> Ctx {
+        Ctx {
+            name,
+            what,
+            action: "pull",
+        }
+    }
 }
 
 /// `location` (absolute, or absolute-path) against `base`, plus a query parameter.
