@@ -72,6 +72,8 @@ enum Cmd {
 enum SystemCmd {
     /// Show disk usage.
     Df(images::Df),
+    /// Show or set the automatic image collection policy, and apply it now.
+    Gc(commands::gc::Gc),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +95,9 @@ fn main() -> ExitCode {
         Cmd::System {
             cmd: SystemCmd::Df(a),
         } => images::df(&cli.data_root, &a),
+        Cmd::System {
+            cmd: SystemCmd::Gc(a),
+        } => commands::gc::run(&cli.data_root, &a),
     };
     match result {
         Ok(code) => code,

@@ -1,2 +1,3 @@
+pub mod gc;
 pub mod images;
 pub mod registry;

@@ -3,6 +3,7 @@
 
 mod docker;
 mod filters;
+mod gc;
 mod images;
 mod import;
 mod prune_df;
