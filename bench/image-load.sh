@@ -6,11 +6,13 @@
 # docs/BENCHMARKS.md (section "Image load").
 #
 # Env: RUNS (10), SIZE_MB (200), LAYERS (4), ARCHIVE=/path to use a ready-made archive,
-# BERTH=/path to time that berth binary instead of building berth-cli.
+# BERTH=/path to time that berth binary instead of building berth-cli, BENCH_OUT=/path to write the
+# section there instead of docs/BENCHMARKS.md.
 # A peer that fails on this host is reported as such; berth is reported as "not built" while the
 # berth-cli package does not exist.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
+. "$here/lib.sh"
 RUNS=${RUNS:-10}; SIZE_MB=${SIZE_MB:-200}; LAYERS=${LAYERS:-4}
 [ "$(id -u)" = 0 ] || { echo "bench/image-load.sh: run as root" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
@@ -20,57 +22,21 @@ DOCKER=/usr/local/bin/docker; [ -x "$DOCKER" ] || DOCKER=$(command -v docker || 
 DOCKERD=$(command -v dockerd || true)
 PODMAN=$(command -v podman || true)
 
-work=$(mktemp -d /var/tmp/berth-load-bench.XXXXXX); chmod 755 "$work"
-dockerd_pid=""
-cleanup() {
-  if [ -n "$dockerd_pid" ]; then
-    kill -TERM "$dockerd_pid" 2>/dev/null || true
-    for _ in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$dockerd_pid" 2>/dev/null || true
-    wait "$dockerd_pid" 2>/dev/null || true
-  fi
-  # Whatever a peer left mounted under our directory, deepest first.
-  awk -v w="$work" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work /var/tmp/berth-load-bench
 
 # berth: built in release when the berth-cli package exists.
-berth_note=""
-if [ -n "${BERTH:-}" ]; then
-  [ -x "$BERTH" ] || { echo "bench/image-load.sh: BERTH=$BERTH is not executable" >&2; exit 1; }
-elif cargo metadata --no-deps --format-version 1 --manifest-path "$repo/Cargo.toml" | jq -e '.packages[] | select(.name == "berth-cli")' >/dev/null; then
-  cargo build --release -q -p berth-cli --manifest-path "$repo/Cargo.toml"
-  BERTH="$repo/target/release/berth"
-else
-  BERTH=""
-  berth_note="not built: the berth-cli package (binary \`berth\`) does not exist yet"
-  echo "bench/image-load.sh: berth-cli does not exist yet: measuring the peers only" >&2
-fi
+build_berth
 
 # The archive, made once.
 if [ -n "${ARCHIVE:-}" ]; then archive=$ARCHIVE
 else archive="$work/archive.tar"; "$here/make-archive.sh" "$archive" "$SIZE_MB" "$LAYERS"; fi
 bytes=$(stat -c %s "$archive")
-mib=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1048576}')
+mib=$(mib "$bytes")
 layers=$(tar -xOf "$archive" manifest.json | jq '.[0].Layers | length')
 tag=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
 
 declare -A MED VER
 NOTES=()
-# bench NAME COMMAND PREPARE: hyperfine, cold (PREPARE empties the store and syncs before each run).
-bench() {
-  local name=$1 cmd=$2 prep=$3
-  hyperfine -N --warmup 1 --runs "$RUNS" --prepare "$prep" --export-json "$work/$name.json" "$cmd" >/dev/null
-  MED[$name]=$(jq '.results[0].median' "$work/$name.json")
-}
-# A prepare step as a script (hyperfine -N runs it without a shell).
-prep_script() { # NAME BODY
-  printf '#!/bin/sh\nset -e\n%s\nsync\n' "$2" > "$work/prep-$1.sh"; chmod +x "$work/prep-$1.sh"; echo "$work/prep-$1.sh"
-}
-# umount leftovers under DIR, then remove it.
-wipe() { echo "awk -v w='$1' 'index(\$5, w) == 1 {print \$5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l \"\$m\" || true; done; rm -rf '$1'"; }
 
 # --- berth
 if [ -n "$BERTH" ]; then
@@ -89,17 +55,9 @@ fi
 
 # --- docker: a private dockerd (own data-root, exec-root, socket; no bridge, no iptables).
 if [ -n "$DOCKERD" ] && [ -n "$DOCKER" ]; then
-  dd_dir="$work/dockerd"; mkdir -p "$dd_dir"
+  dd_dir="$work/dockerd"
   sock="unix://$dd_dir/docker.sock"
-  "$DOCKERD" --data-root "$dd_dir/data" --exec-root "$dd_dir/exec" --pidfile "$dd_dir/dockerd.pid" \
-    -H "$sock" --iptables=false --ip6tables=false --bridge=none >"$dd_dir/daemon.log" 2>&1 &
-  dockerd_pid=$!
-  for _ in $(seq 600); do
-    "$DOCKER" -H "$sock" version >/dev/null 2>&1 && break
-    kill -0 "$dockerd_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! "$DOCKER" -H "$sock" version >/dev/null 2>&1; then
+  if ! start_dockerd "$dd_dir" "$sock"; then
     MED[docker]="fails: dockerd did not start: $(tail -c 160 "$dd_dir/daemon.log" | tr '\n' ' ')"
   elif ! out=$("$DOCKER" -H "$sock" load -i "$archive" 2>&1) || ! grep -q "Loaded image: $tag" <<<"$out"; then
     MED[docker]="fails: $(head -c 160 <<<"$out" | tr '\n' ' ')"
@@ -131,10 +89,6 @@ fi
 bench dd "dd if=$archive of=$work/copy bs=4M conv=fsync status=none" "$(prep_script dd "rm -f '$work/copy'")"
 rm -f "$work/copy"
 
-num() { case $1 in ''|*[!0-9.]*) return 1;; esac; }
-fmt() { if num "$1"; then printf '%.2f s' "$1"; else echo "$1"; fi; }
-ratio() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f×", a/b}'; else echo "–"; fi; }
-mbs() { if num "$1"; then awk -v b="$bytes" -v t="$1" 'BEGIN{printf "%.0f MB/s", b/1e6/t}'; else echo "–"; fi; }
 {
   echo "## Image load: cold \`load -i\` of a ${mib} MiB docker-archive"
   echo
@@ -144,25 +98,12 @@ mbs() { if num "$1"; then awk -v b="$bytes" -v t="$1" 'BEGIN{printf "%.0f MB/s",
   echo "| loader | median | vs berth | throughput |"
   echo "|---|---|---|---|"
   for n in berth docker podman; do
-    echo "| $n${VER[$n]:+ ${VER[$n]}} | $(fmt "${MED[$n]}") | $(ratio "${MED[$n]}" "${MED[berth]}") | $(mbs "${MED[$n]}") |"
+    echo "| $n${VER[$n]:+ ${VER[$n]}} | $(fmt "${MED[$n]}") | $(ratio "${MED[$n]}" "${MED[berth]}") | $(mbs "${MED[$n]}" "$bytes") |"
   done
-  echo "| floor: \`dd bs=4M conv=fsync\` of the archive | $(fmt "${MED[dd]}") | $(ratio "${MED[dd]}" "${MED[berth]}") | $(mbs "${MED[dd]}") |"
+  echo "| floor: \`dd bs=4M conv=fsync\` of the archive | $(fmt "${MED[dd]}") | $(ratio "${MED[dd]}" "${MED[berth]}") | $(mbs "${MED[dd]}" "$bytes") |"
   echo
   for n in "${NOTES[@]}"; do echo "- $n"; done
   [ ${#NOTES[@]} = 0 ] || echo
   echo "berth: \`berth --data-root DIR load -i\`, a fresh DIR per run. docker: a private dockerd (own data-root, exec-root and socket; no bridge, no iptables), the image removed (\`rmi -f\`, \`image prune\`) before each run. podman: \`--root/--runroot\` under the bench directory, overlay storage, a fresh root per run. \"vs berth\" is the loader's time over berth's (above 1: slower than berth)."
 } > "$work/section.md"
-cat "$work/section.md"
-out="$repo/docs/BENCHMARKS.md"
-mkdir -p "$repo/docs"
-if [ -f "$out" ]; then
-  # Replace our section, keep the others.
-  awk -v f="$work/section.md" 'BEGIN{skip=0} /^## Image load/{while((getline l < f)>0) print l; skip=1; next} /^## /{skip=0} !skip' "$out" > "$out.tmp"
-  if ! grep -q '^## Image load' "$out.tmp"; then
-    [ -z "$(tail -c 1 "$out.tmp")" ] || echo >> "$out.tmp"
-    { echo; cat "$work/section.md"; } >> "$out.tmp"
-  fi
-  mv "$out.tmp" "$out"
-else
-  { echo "# Benchmarks"; echo; echo "Each section is written by a script in bench/; berth and its peers are measured in the same run."; echo; cat "$work/section.md"; } > "$out"
-fi
+write_section "Image load" "$work/section.md"

@@ -8,11 +8,13 @@
 # docs/BENCHMARKS.md (section "Image pull").
 #
 # Env: RUNS (5), SIZE_MB (200), LAYERS (4), ARCHIVE=/path to push a ready-made docker-archive,
-# BERTH=/path to time that berth binary instead of building berth-cli.
+# BERTH=/path to time that berth binary instead of building berth-cli, BENCH_OUT=/path to write the
+# section there instead of docs/BENCHMARKS.md.
 # A peer that fails on this host is reported as such; berth is reported as "not built" while the
 # berth-cli package does not exist.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
+. "$here/lib.sh"
 RUNS=${RUNS:-5}; SIZE_MB=${SIZE_MB:-200}; LAYERS=${LAYERS:-4}
 [ "$(id -u)" = 0 ] || { echo "bench/pull.sh: run as root" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
@@ -34,36 +36,10 @@ PODMAN=$(command -v podman || true)
 SKOPEO=$(command -v skopeo)
 REGISTRY=$(command -v docker-registry)
 
-work=$(mktemp -d /var/tmp/berth-pull-bench.XXXXXX); chmod 755 "$work"
-dockerd_pid=""; registry_pid=""
-stop() { # PID: TERM, wait up to 20 s, then KILL.
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-cleanup() {
-  [ -z "$dockerd_pid" ] || stop "$dockerd_pid"
-  [ -z "$registry_pid" ] || stop "$registry_pid"
-  # Whatever a peer left mounted under our directory, deepest first.
-  awk -v w="$work" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work /var/tmp/berth-pull-bench
 
 # berth: built in release when the berth-cli package exists.
-berth_note=""
-if [ -n "${BERTH:-}" ]; then
-  [ -x "$BERTH" ] || { echo "bench/pull.sh: BERTH=$BERTH is not executable" >&2; exit 1; }
-elif cargo metadata --no-deps --format-version 1 --manifest-path "$repo/Cargo.toml" | jq -e '.packages[] | select(.name == "berth-cli")' >/dev/null; then
-  cargo build --release -q -p berth-cli --manifest-path "$repo/Cargo.toml"
-  BERTH="$repo/target/release/berth"
-else
-  BERTH=""
-  berth_note="not built: the berth-cli package (binary \`berth\`) does not exist yet"
-  echo "bench/pull.sh: berth-cli does not exist yet: measuring the peers only" >&2
-fi
+build_berth
 
 # --- the registry: Debian's docker-registry on a free loopback port, storage under $work.
 port=""
@@ -86,13 +62,8 @@ http:
   addr: 127.0.0.1:$port
 EOF
 "$REGISTRY" serve "$work/registry/config.yml" >"$work/registry/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 300); do
-  curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break
-  kill -0 "$registry_pid" 2>/dev/null || break
-  sleep 0.1
-done
-curl -sf "http://127.0.0.1:$port/v2/" >/dev/null || {
+registry_pid=$!; track "$registry_pid"
+wait_ready "$registry_pid" 300 curl -sf "http://127.0.0.1:$port/v2/" || {
   echo "bench/pull.sh: docker-registry did not start: $(tail -c 400 "$work/registry/registry.log")" >&2; exit 1; }
 reg_ver=$("$REGISTRY" --version 2>/dev/null | awk '{print $NF}')
 
@@ -101,33 +72,17 @@ if [ -n "${ARCHIVE:-}" ]; then archive=$ARCHIVE
 else archive="$work/archive.tar"; "$here/make-archive.sh" "$archive" "$SIZE_MB" "$LAYERS"; fi
 ref="127.0.0.1:$port/bench/pull:latest"
 "$SKOPEO" copy -q --dest-tls-verify=false "docker-archive:$archive" "docker://$ref"
-amib=$(awk -v b="$(stat -c %s "$archive")" 'BEGIN{printf "%.1f", b/1048576}')
+amib=$(mib "$(stat -c %s "$archive")")
 rm -f "$work/archive.tar"
 manifest=$("$SKOPEO" inspect --raw --tls-verify=false "docker://$ref")
 layers=$(jq '.layers | length' <<<"$manifest")
 mtype=$(jq -r '.mediaType // "application/vnd.oci.image.manifest.v1+json"' <<<"$manifest")
 # What a pull transfers: the manifest, the config and the compressed layers.
 bytes=$(( $(jq '([.layers[].size] | add) + .config.size' <<<"$manifest") + ${#manifest} ))
-mib=$(awk -v b="$bytes" 'BEGIN{printf "%.1f", b/1048576}')
+mib=$(mib "$bytes")
 
 declare -A MED VER SIZE
 NOTES=()
-# bench NAME COMMAND PREPARE: hyperfine, cold (PREPARE empties the store and syncs before each run).
-bench() {
-  local name=$1 cmd=$2 prep=$3
-  if ! hyperfine -N --warmup 1 --runs "$RUNS" --prepare "$prep" --export-json "$work/$name.json" "$cmd" >/dev/null 2>"$work/$name.err"; then
-    MED[$name]="fails during the timed runs: $(grep -v '^\s*$' "$work/$name.err" | tail -3 | head -c 200 | tr '\n' ' ')"
-    return 0
-  fi
-  MED[$name]=$(jq '.results[0].median' "$work/$name.json")
-}
-# A prepare step as a script (hyperfine -N runs it without a shell).
-prep_script() { # NAME BODY
-  printf '#!/bin/sh\nset -e\n%s\nsync\n' "$2" > "$work/prep-$1.sh"; chmod +x "$work/prep-$1.sh"; echo "$work/prep-$1.sh"
-}
-# umount leftovers under DIR, then remove it.
-wipe() { echo "awk -v w='$1' 'index(\$5, w) == 1 {print \$5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l \"\$m\" || true; done; rm -rf '$1'"; }
-oneline() { head -c 240 | tr '\n' ' ' | sed 's/ *$//'; }
 
 # --- berth: a fresh data root per run.
 if [ -n "$BERTH" ]; then
@@ -149,17 +104,9 @@ fi
 # --- docker: a private dockerd (own data-root, exec-root, socket; no bridge, no iptables).
 # 127.0.0.0/8 is an insecure registry for dockerd by default.
 if [ -n "$DOCKERD" ] && [ -n "$DOCKER" ]; then
-  dd_dir="$work/dockerd"; mkdir -p "$dd_dir"
+  dd_dir="$work/dockerd"
   sock="unix://$work/docker.sock"
-  "$DOCKERD" --data-root "$dd_dir/data" --exec-root "$dd_dir/exec" --pidfile "$dd_dir/dockerd.pid" \
-    -H "$sock" --iptables=false --ip6tables=false --bridge=none >"$dd_dir/daemon.log" 2>&1 &
-  dockerd_pid=$!
-  for _ in $(seq 600); do
-    "$DOCKER" -H "$sock" version >/dev/null 2>&1 && break
-    kill -0 "$dockerd_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! "$DOCKER" -H "$sock" version >/dev/null 2>&1; then
+  if ! start_dockerd "$dd_dir" "$sock"; then
     MED[docker]="fails: dockerd did not start: $(tail -c 160 "$dd_dir/daemon.log" | tr '\n' ' ')"
   elif ! out=$("$DOCKER" -H "$sock" pull -q "$ref" 2>&1); then
     MED[docker]="fails: $(oneline <<<"$out")"
@@ -208,10 +155,6 @@ rm -rf "$work/skopeo-dir"
 
 sizes=""; for n in berth docker podman skopeo; do [ -z "${SIZE[$n]:-}" ] || sizes+="${sizes:+, }$n ${SIZE[$n]} MiB"; done
 [ -z "$sizes" ] || NOTES+=("On disk after the trial pull (\`du -sm\` of the store, a sanity check that the layers were written): $sizes.")
-num() { case $1 in ''|*[!0-9.]*) return 1;; esac; }
-fmt() { if num "$1"; then printf '%.2f s' "$1"; else echo "$1"; fi; }
-ratio() { if num "$1" && num "$2"; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f×", a/b}'; else echo "–"; fi; }
-mbs() { if num "$1"; then awk -v b="$bytes" -v t="$1" 'BEGIN{printf "%.0f MB/s", b/1e6/t}'; else echo "–"; fi; }
 {
   echo "## Image pull: cold pull of a ${mib} MiB image from a loopback registry"
   echo
@@ -222,25 +165,12 @@ mbs() { if num "$1"; then awk -v b="$bytes" -v t="$1" 'BEGIN{printf "%.0f MB/s",
   echo "| puller | median | vs berth | throughput |"
   echo "|---|---|---|---|"
   for n in berth docker podman; do
-    echo "| $n${VER[$n]:+ ${VER[$n]}} | $(fmt "${MED[$n]}") | $(ratio "${MED[$n]}" "${MED[berth]}") | $(mbs "${MED[$n]}") |"
+    echo "| $n${VER[$n]:+ ${VER[$n]}} | $(fmt "${MED[$n]}") | $(ratio "${MED[$n]}" "${MED[berth]}") | $(mbs "${MED[$n]}" "$bytes") |"
   done
-  echo "| skopeo ${VER[skopeo]:-} \`copy\` to \`dir:\` (download only) | $(fmt "${MED[skopeo]}") | $(ratio "${MED[skopeo]}" "${MED[berth]}") | $(mbs "${MED[skopeo]}") |"
+  echo "| skopeo ${VER[skopeo]:-} \`copy\` to \`dir:\` (download only) | $(fmt "${MED[skopeo]}") | $(ratio "${MED[skopeo]}" "${MED[berth]}") | $(mbs "${MED[skopeo]}" "$bytes") |"
   echo
   for n in "${NOTES[@]}"; do echo "- $n"; done
   [ ${#NOTES[@]} = 0 ] || echo
   echo "berth: \`berth --data-root DIR pull -q\`, a fresh DIR per run (127.0.0.0/8 is an insecure registry by default). docker: \`docker pull -q\` against a private dockerd (own data-root, exec-root and socket; no bridge, no iptables; loopback registries are insecure by default), the image removed (\`rmi -f\`, \`image prune -af\`) before each run. podman: \`podman pull -q --tls-verify=false\`, \`--root/--runroot\` under the bench directory, overlay storage, a fresh root per run. berth, docker and podman download, decompress, unpack and register the layers; skopeo only downloads the compressed blobs into a directory (removed before each run), nothing is decompressed or unpacked (a download-only reference, not a like-for-like peer). \"vs berth\" is the puller's time over berth's (above 1: slower than berth)."
 } > "$work/section.md"
-cat "$work/section.md"
-out="$repo/docs/BENCHMARKS.md"
-mkdir -p "$repo/docs"
-if [ -f "$out" ]; then
-  # Replace our section, keep the others.
-  awk -v f="$work/section.md" 'BEGIN{skip=0} /^## Image pull/{while((getline l < f)>0) print l; skip=1; next} /^## /{skip=0} !skip' "$out" > "$out.tmp"
-  if ! grep -q '^## Image pull' "$out.tmp"; then
-    [ -z "$(tail -c 1 "$out.tmp")" ] || echo >> "$out.tmp"
-    { echo; cat "$work/section.md"; } >> "$out.tmp"
-  fi
-  mv "$out.tmp" "$out"
-else
-  { echo "# Benchmarks"; echo; echo "Each section is written by a script in bench/; berth and its peers are measured in the same run."; echo; cat "$work/section.md"; } > "$out"
-fi
+write_section "Image pull" "$work/section.md"

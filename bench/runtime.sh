@@ -4,8 +4,10 @@
 #
 # Peers: runc and crun from Debian; youki from crates.io (`cargo install youki`, v1+v2+seccomp)
 # into /opt/youki unless YOUKI=/path is given. A peer that fails on this host is reported as such.
+# BENCH_OUT=/path writes the section there instead of docs/BENCHMARKS.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
+. "$here/lib.sh"
 RUNS=${RUNS:-50}
 [ "$(id -u)" = 0 ] || { echo "bench/runtime.sh: run as root" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
@@ -21,10 +23,8 @@ cargo build --release -q -p berth-runtime --examples --manifest-path "$repo/Carg
 BERTH="$repo/target/release/berth-runtime"
 INPROC="$repo/target/release/examples/inproc_bench"
 SPLIT="$repo/target/release/examples/split_bench"
-median() { grep -E '^[0-9.]+$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-work=$(mktemp -d /tmp/berth-bench.XXXXXX); chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
+make_work /tmp/berth-bench
 mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/rootfs/sys" "$work/bundle/rootfs/dev"
 cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$work/bundle/rootfs/bin/$a"; done
@@ -41,7 +41,7 @@ run_peer() { # name binary
   fi
   hyperfine -N -i --warmup 3 --runs "$RUNS" --export-json "$work/$name-run.json" \
     "$bin --root $root run --bundle $work/bundle c-$name" >/dev/null
-  MED[$name-run]=$(jq '.results[0].median*1000' "$work/$name-run.json")
+  MED[$name-run]=$(hf_median "$work/$name-run.json" 1000)
   rfails=$(jq '[.results[0].exit_codes[] | select(. != 0)] | length' "$work/$name-run.json")
   [ "$rfails" = 0 ] || NOTES+=("$name: $rfails of $RUNS \`run\` invocations exited non-zero (timed all the same).")
   "$SPLIT" "$bin" "$work/bundle" "$RUNS" > "$work/$name-split.txt"
@@ -56,8 +56,6 @@ run_peer crun "$(command -v crun)"
 if [ -x "$YOUKI" ]; then run_peer youki "$YOUKI"; else MED[youki-run]="not built"; MED[youki-split]="not built"; fi
 inproc_med=$("$INPROC" "$work/bundle" "$RUNS" | median)
 
-fmt() { case $1 in ''|*[!0-9.]*) echo "$1";; *) printf '%.1f ms' "$1";; esac; }
-ratio() { case "$1$2" in *[!0-9.]*) echo "–";; *) awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f×", a/b}';; esac; }
 runc_run=${MED[runc-run]}; runc_split=${MED[runc-split]}
 {
   echo "## runtime: create + start + wait + delete of a busybox bundle (\`true\`)"
@@ -68,22 +66,12 @@ runc_run=${MED[runc-run]}; runc_split=${MED[runc-split]}
   echo "| runtime | \`run\` median | vs runc | split create/start/wait/delete median | vs runc |"
   echo "|---|---|---|---|---|"
   for n in berth-runtime runc crun youki; do
-    echo "| $n $( [ $n = runc ] && runc --version | head -1 | awk '{print $3}')$( [ $n = crun ] && crun --version | head -1 | awk '{print $3}') | $(fmt "${MED[$n-run]}") | $(ratio "${MED[$n-run]}" "$runc_run") | $(fmt "${MED[$n-split]}") | $(ratio "${MED[$n-split]}" "$runc_split") |"
+    echo "| $n $( [ $n = runc ] && runc --version | head -1 | awk '{print $3}')$( [ $n = crun ] && crun --version | head -1 | awk '{print $3}') | $(fmt_ms "${MED[$n-run]}") | $(ratio "${MED[$n-run]}" "$runc_run") | $(fmt_ms "${MED[$n-split]}") | $(ratio "${MED[$n-split]}" "$runc_split") |"
   done
-  echo "| berth-runtime library in-process (run+wait+delete, no runtime exec) | $(fmt "$inproc_med") | $(ratio "$inproc_med" "$runc_run") | – | – |"
+  echo "| berth-runtime library in-process (run+wait+delete, no runtime exec) | $(fmt_ms "$inproc_med") | $(ratio "$inproc_med" "$runc_run") | – | – |"
   echo
   for n in "${NOTES[@]}"; do echo "- $n"; done
   [ ${#NOTES[@]} = 0 ] || echo
   echo "The split form is driven as containerd's shim drives a runtime: \`create\`, \`start\`, reap the init as a child subreaper, \`delete\` (crates/runtime/examples/split_bench.rs). The in-process row calls the berth-runtime library directly (crates/runtime/examples/inproc_bench.rs): what berth's own shim will do."
 } > "$work/section.md"
-cat "$work/section.md"
-out="$repo/docs/BENCHMARKS.md"
-mkdir -p "$repo/docs"
-if [ -f "$out" ]; then
-  # Replace our section, keep the others.
-  awk -v f="$work/section.md" 'BEGIN{skip=0} /^## runtime:/{while((getline l < f)>0) print l; skip=1; next} /^## /{skip=0} !skip' "$out" > "$out.tmp"
-  grep -q '^## runtime:' "$out.tmp" || cat "$work/section.md" >> "$out.tmp"
-  mv "$out.tmp" "$out"
-else
-  { echo "# Benchmarks"; echo; echo "Each section is written by a script in bench/; berth and its peers are measured in the same run."; echo; cat "$work/section.md"; } > "$out"
-fi
+write_section "runtime:" "$work/section.md"

@@ -151,26 +151,18 @@ pub fn unpack_layer_observed(
     })
 }
 
-/// Extracts like [`unpack_layer_observed`] and, when the stream is a plain (uncompressed) tar,
-/// also returns its tar-split skeleton: with `dest` and `stash` (an existing empty directory
-/// beside `dest`, where files that later entries replace are kept), [`rebuild_layer`] gives
-/// back the exact stream. A compressed stream gives no skeleton. See the `split` module.
+/// Extracts like [`unpack_layer_observed`] and also returns the tar-split skeleton of the
+/// *uncompressed* tar: with `dest` and `stash` (an existing empty directory beside `dest`,
+/// where files that later entries replace are kept), [`rebuild_layer`] gives back that exact
+/// stream, whose digest is the layer's diff id. For a plain tar that is the layer blob itself;
+/// for a compressed one, the blob's content before compression. See the `split` module.
 pub fn unpack_layer_split(
-    mut reader: impl Read,
+    reader: impl Read,
     dest: &Path,
     stash: &Path,
     opts: &UnpackOptions,
     observer: &mut dyn FnMut(&[u8]),
-) -> Result<(UnpackStats, Option<Vec<u8>>), FsError> {
-    let mut head = Vec::with_capacity(4);
-    (&mut reader)
-        .take(4)
-        .read_to_end(&mut head)
-        .map_err(|source| FsError::Archive { name: None, source })?;
-    let stream = io::Cursor::new(head.clone()).chain(reader);
-    if detect(&head) != Compression::None {
-        return unpack_layer_observed(stream, dest, opts, observer).map(|s| (s, None));
-    }
+) -> Result<(UnpackStats, Vec<u8>), FsError> {
     let stash_fd = nix::fcntl::open(
         stash,
         nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
@@ -180,18 +172,18 @@ pub fn unpack_layer_split(
         path: stash.to_owned(),
         source: e.into(),
     })?;
-    let state = std::rc::Rc::new(std::cell::RefCell::new(split::SplitState::default()));
-    let mut buffered = io::BufReader::with_capacity(64 * 1024, stream);
-    let observed = Observed::new(&mut buffered, observer);
-    let mut splitter = split::Splitter {
-        inner: observed,
-        state: state.clone(),
-    };
-    let stats =
-        unpack::unpack_tar_split(&mut splitter, dest, opts, Some((state.clone(), stash_fd)))?;
-    drain(&mut splitter, &mut vec![0u8; 64 * 1024])?;
-    let skeleton = state.borrow_mut().finish();
-    Ok((stats, Some(skeleton)))
+    with_decompressed(reader, |dec| {
+        let state = std::rc::Rc::new(std::cell::RefCell::new(split::SplitState::default()));
+        let mut splitter = split::Splitter {
+            inner: Observed::new(dec, observer),
+            state: state.clone(),
+        };
+        let stats =
+            unpack::unpack_tar_split(&mut splitter, dest, opts, Some((state.clone(), stash_fd)))?;
+        drain(&mut splitter, &mut vec![0u8; 64 * 1024])?;
+        let skeleton = state.borrow_mut().finish();
+        Ok((stats, skeleton))
+    })
 }
 
 /// Decompresses a layer blob (gzip, zstd or plain, detected as by [`unpack_layer`]) to its end

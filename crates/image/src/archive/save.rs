@@ -95,28 +95,35 @@ impl ImageStore {
             }
         }
         let mut written = BTreeSet::new();
-        let mut put = |sink: &mut dyn Sink, d: &Descriptor| -> Result<()> {
+        // Each blob once; `bytes` when the caller has them (a rewritten manifest).
+        let mut put = |sink: &mut dyn Sink, d: &Descriptor, bytes: Option<&[u8]>| -> Result<()> {
             if !written.insert(d.digest.clone()) {
                 return Ok(());
             }
-            let mut r = self.layer_reader(d)?;
-            sink.file(&blob_path(&d.digest), d.size, &mut r)
+            match bytes {
+                Some(mut b) => sink.file(&blob_path(&d.digest), d.size, &mut b),
+                None => {
+                    let mut r = self.layer_reader(d)?;
+                    sink.file(&blob_path(&d.digest), d.size, &mut r)
+                }
+            }
         };
         let mut index = Vec::new();
         let mut docker_manifest = Vec::new();
         let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (image, tags) in &images {
-            let m = &image.manifest;
-            put(sink, &m.config)?;
+            let exported = self.export_manifest(image)?;
+            let m = &exported.manifest;
+            put(sink, &m.config, None)?;
             for l in &m.layers {
-                put(sink, l)?;
+                put(sink, l, None)?;
             }
-            put(sink, &image.record.target)?;
             let base = Descriptor::new(
-                image.record.target.media_type.as_str(),
-                image.record.target.digest.clone(),
-                image.record.target.size,
+                &exported.media_type,
+                exported.digest.clone(),
+                exported.bytes.len() as u64,
             );
+            put(sink, &base, Some(&exported.bytes))?;
             if tags.is_empty() {
                 index.push(base.clone());
             }

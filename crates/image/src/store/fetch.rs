@@ -132,10 +132,14 @@ impl<R: Read> Read for Progress<'_, R> {
 impl ImageStore {
     /// Downloads the layer `desc` through `open`, resuming an earlier partial download, and
     /// unpacks it in the same pass; see the module docs. `progress` gets the bytes done so far.
+    /// With `keep_blob` the verified blob goes into the content store; without, it is dropped
+    /// once unpacked (the snapshot's tar-split rebuilds its uncompressed tar; see
+    /// [`ImageStore::export_manifest`]) and, never synced, mostly never reaches the disk.
     /// Returns `None` if the blob is already in the store (another puller finished it first).
     pub fn fetch_layer(
         &self,
         desc: &Descriptor,
+        keep_blob: bool,
         open: &mut OpenAt<'_>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Option<FetchedLayer>> {
@@ -219,7 +223,11 @@ impl ImageStore {
             });
         }
         drop(reader);
-        self.content.adopt(&path, digest)?;
+        if keep_blob {
+            self.content.adopt(&path, digest)?;
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
         Ok(Some(FetchedLayer {
             digest: digest.clone(),
             diff_id,

@@ -16,6 +16,7 @@
 //! used by a container keeps its record (it may lose its tags): a container's lower layers can
 //! never be collected.
 
+mod export;
 mod fetch;
 mod fsutil;
 mod gc;
@@ -26,6 +27,7 @@ mod usage;
 
 use std::path::{Path, PathBuf};
 
+pub use export::ExportedManifest;
 pub use fetch::{FetchedLayer, OpenAt};
 pub use gc::{GcPolicy, GcReport, LabelFilter, PruneOptions, PruneReport};
 pub use records::ImageRecord;

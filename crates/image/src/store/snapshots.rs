@@ -47,6 +47,9 @@ pub struct SnapshotMeta {
     pub parent: Option<Digest>,
     /// Bytes of file content unpacked.
     pub size: u64,
+    /// Length of the uncompressed tar (what a rebuild from the tar-split gives), when known.
+    #[serde(default)]
+    pub tar_size: Option<u64>,
 }
 
 /// The tar-split skeleton of a layer unpacked from a plain tar (see `berth_fs::rebuild_layer`).
@@ -172,6 +175,7 @@ impl Snapshots {
             layers: self.root.join("layers"),
             diff_id: None,
             size: 0,
+            tar_size: 0,
             skeleton: None,
         })
     }
@@ -249,6 +253,7 @@ pub struct PendingSnapshot {
     layers: PathBuf,
     diff_id: Option<Digest>,
     size: u64,
+    tar_size: u64,
     skeleton: Option<Vec<u8>>,
 }
 
@@ -259,10 +264,11 @@ impl PendingSnapshot {
     }
 
     /// Unpacks a layer stream and returns its diff id (the digest of the uncompressed tar),
-    /// computed in the same pass. A plain tar also leaves its tar-split skeleton, so the
-    /// snapshot alone can give the layer's bytes back (see [`PendingSnapshot::is_split`]).
+    /// computed in the same pass. It also keeps the tar-split skeleton of the uncompressed
+    /// tar, so the snapshot alone can give those bytes back ([`Snapshots::rebuild`]).
     pub fn unpack(&mut self, layer: impl Read) -> Result<Digest> {
         let mut hasher = Hasher::new(Algorithm::Sha256);
+        let mut tar_size = 0u64;
         let opts = berth_fs::UnpackOptions {
             allow_devices: true,
             preserve_ownership: true,
@@ -273,23 +279,21 @@ impl PendingSnapshot {
             &dir.join("fs"),
             &dir.join("stash"),
             &opts,
-            &mut |b| hasher.update(b),
+            &mut |b| {
+                hasher.update(b);
+                tar_size += b.len() as u64;
+            },
         )
         .map_err(|source| ImageError::Unpack {
             layer: None,
             source,
         })?;
-        self.skeleton = skeleton;
+        self.skeleton = Some(skeleton);
+        self.tar_size = tar_size;
         let d = hasher.finish();
         self.diff_id = Some(d.clone());
         self.size = stats.bytes;
         Ok(d)
-    }
-
-    /// Whether the last unpack kept a tar-split skeleton (the stream was a plain tar): then
-    /// the committed snapshot can rebuild the exact layer bytes and no blob is needed.
-    pub fn is_split(&self) -> bool {
-        self.skeleton.is_some()
     }
 
     /// Makes the unpacked layer durable and visible as `chain_id`. If another writer committed
@@ -307,6 +311,7 @@ impl PendingSnapshot {
             diff_id,
             parent: parent.cloned(),
             size: self.size,
+            tar_size: Some(self.tar_size),
         };
         let meta_bytes = serde_json::to_vec(&meta).map_err(|e| ImageError::Metadata {
             path: dir.clone(),

@@ -24,6 +24,10 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// Layers downloaded at once (Docker's default is 3).
     pub max_parallel: usize,
+    /// Keep each compressed layer blob besides its unpacked snapshot, so a push sends the
+    /// registry's exact bytes back (containerd's model; every byte is written twice). Off by
+    /// default, as Docker: the snapshot's tar-split gives the uncompressed layer back.
+    pub keep_compressed: bool,
 }
 
 impl Default for PullOptions {
@@ -31,6 +35,7 @@ impl Default for PullOptions {
         PullOptions {
             platform: None,
             max_parallel: 3,
+            keep_compressed: false,
         }
     }
 }
@@ -239,7 +244,7 @@ fn fetch_all(
                     let start = s.offset();
                     Ok((Box::new(s), start))
                 };
-                match store.fetch_layer(layer, &mut open, &mut report) {
+                match store.fetch_layer(layer, opts.keep_compressed, &mut open, &mut report) {
                     Ok(f) => {
                         progress(ProgressEvent::layer(&id, "Download complete"));
                         if let Ok(mut d) = done.lock() {

@@ -48,8 +48,10 @@ pub fn push(
         "The push refers to repository [{}]",
         reference.name()
     )));
-    let mut blobs: Vec<Descriptor> = image.manifest.layers.clone();
-    blobs.push(image.manifest.config.clone());
+    // Pulled compressed layers are handed out uncompressed (see berth_image's export).
+    let exported = store.export_manifest(&image)?;
+    let mut blobs: Vec<Descriptor> = exported.manifest.layers.clone();
+    blobs.push(exported.manifest.config.clone());
     // Other repositories of the same registry that hold this image's blobs: mount sources.
     let sources: Vec<Reference> = store
         .list()?
@@ -94,10 +96,8 @@ pub fn push(
     if let Some(e) = first_error.into_inner().ok().flatten() {
         return Err(e);
     }
-    let manifest_bytes = store.content().read(&image.record.target.digest)?;
-    let digest =
-        client.put_manifest(reference, &image.record.target.media_type, &manifest_bytes)?;
-    let size = manifest_bytes.len() as u64;
+    let digest = client.put_manifest(reference, &exported.media_type, &exported.bytes)?;
+    let size = exported.bytes.len() as u64;
     progress(ProgressEvent::status(format!(
         "{}: digest: {digest} size: {size}",
         reference.tag().unwrap_or("latest")

@@ -146,10 +146,41 @@ fn an_image_pushed_by_skopeo_is_pulled_and_unpacked() {
         "skopeo compressed the layer: {:?}",
         img.manifest.layers[0]
     );
-    assert!(
-        b.content().exists(&img.manifest.layers[0].digest),
-        "a compressed layer keeps its blob"
+    // By default the compressed blob is not kept (Docker's model): the snapshot rebuilds the
+    // uncompressed layer, and the image is handed out with a rewritten manifest.
+    assert!(!b.content().exists(&img.manifest.layers[0].digest));
+    let exported = b.export_manifest(&img).unwrap();
+    assert!(exported.rewritten);
+    assert_eq!(
+        exported.manifest.layers[0].digest,
+        img.config.rootfs.diff_ids[0]
     );
+    // Pushed on to another repository and pulled into a third store: the same image.
+    let onward = reg.reference("sk/onward:1");
+    b.tag(&r.normalized(), &onward).unwrap();
+    push(&reg.client(), &b, &onward, 3, &|_| {}).expect("push a pulled image");
+    let c = ImageStore::open(tmp.path().join("c")).unwrap();
+    let again = pull(&reg.client(), &c, &onward, &PullOptions::default(), &|_| {}).unwrap();
+    assert_eq!(again.id, report.id, "the image id survives the rewrite");
+    // Saved and loaded: the same image too.
+    let saved = tmp.path().join("pulled.tar");
+    b.save(&[&r.normalized()], std::fs::File::create(&saved).unwrap())
+        .unwrap();
+    let d = ImageStore::open(tmp.path().join("d")).unwrap();
+    assert_eq!(
+        d.load(std::fs::File::open(&saved).unwrap()).unwrap().images[0].0,
+        report.id
+    );
+    // With keep_compressed, the registry's exact blob stays and goes back unchanged.
+    let e = ImageStore::open(tmp.path().join("e")).unwrap();
+    let keep = PullOptions {
+        keep_compressed: true,
+        ..PullOptions::default()
+    };
+    pull(&reg.client(), &e, &r, &keep, &|_| {}).unwrap();
+    assert!(e.content().exists(&img.manifest.layers[0].digest));
+    let back = push(&reg.client(), &e, &r, 3, &|_| {}).unwrap();
+    assert_eq!((back.uploaded, back.skipped), (0, 2), "{back:?}");
     let fs = b.snapshots().layer_fs(&img.chain_ids()[0]);
     assert!(fs.join("bin/busybox").is_file());
     // Same filesystem content as the original: the diff ids are the same.
