@@ -1,0 +1,59 @@
+//! berthd: the long-lived daemon. This main only wires flags and `daemon.json` to the engine
+//! and serves `berth-api` on unix sockets; everything it answers is decided in the libraries.
+//!
+//! Lifecycle: read settings → write the pidfile (refusing if a live daemon holds it) → open
+//! the engine → bind each socket (mode 0660; a stale socket left by a crash is replaced, a live
+//! one is refused) → serve until SIGTERM or SIGINT → remove the sockets and the pidfile.
+
+mod config;
+mod log;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Serves the Docker Engine API for berth.
+#[derive(Debug, Parser)]
+#[command(name = "berthd", version, about)]
+pub struct Args {
+    /// Daemon socket(s) to listen on (unix:///path).
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Root directory of persistent state.
+    #[arg(long, value_name = "DIR")]
+    pub data_root: Option<PathBuf>,
+    /// Root directory for execution state (sockets, pidfile).
+    #[arg(long, value_name = "DIR")]
+    pub exec_root: Option<PathBuf>,
+    /// Path to use for the daemon PID file.
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+    /// Daemon configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Set the logging level (debug, info, warn, error, fatal).
+    #[arg(short = 'l', long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Enable insecure registry communication.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+    /// Preferred Docker registry mirror.
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    pub registry_mirrors: Vec<String>,
+    /// Use TLS and verify the remote (needed for tcp:// hosts; not implemented yet).
+    #[arg(long)]
+    pub tlsverify: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match server::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berthd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! A private berthd per test, and the docker CLI pointed at it.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The docker CLI the tests drive.
+pub const DOCKER: &str = "/usr/local/bin/docker";
+
+/// A running berthd; stopped with SIGTERM (then SIGKILL) on drop.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+    pub pidfile: PathBuf,
+}
+
+impl Daemon {
+    pub fn start() -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sock = dir.path().join("run/berth.sock");
+        let pidfile = dir.path().join("run/berthd.pid");
+        let config = dir.path().join("daemon.json");
+        std::fs::write(&config, r#"{"log-level":"debug"}"#).expect("write daemon.json");
+        let log = std::fs::File::create(dir.path().join("berthd.log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_berthd"))
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .arg("--data-root")
+            .arg(dir.path().join("data"))
+            .arg("--exec-root")
+            .arg(dir.path().join("run"))
+            .arg("--pidfile")
+            .arg(&pidfile)
+            .arg("--config-file")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("berthd starts");
+        let d = Daemon {
+            child,
+            dir,
+            sock,
+            pidfile,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&d.sock).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "berthd did not listen; log:\n{}",
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
+    }
+
+    pub fn data_root(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pid fits")
+    }
+
+    /// Runs the docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        self.docker_with_stdin(args, None)
+    }
+
+    pub fn docker_with_stdin(&self, args: &[&str], stdin: Option<&Path>) -> Output {
+        let mut c = Command::new(DOCKER);
+        c.arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .args(args)
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_API_VERSION");
+        if let Some(p) = stdin {
+            c.stdin(std::fs::File::open(p).expect("stdin file"));
+        } else {
+            c.stdin(Stdio::null());
+        }
+        c.output().expect("docker CLI runs")
+    }
+
+    /// Runs docker, requires success, returns stdout.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed: {}\nberthd log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A raw HTTP/1.1 request; returns the status and the body.
+    pub fn request(&self, method: &str, path: &str) -> (u16, String) {
+        let mut s = UnixStream::connect(&self.sock).expect("connect");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read");
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, body.to_string())
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(self.pid(), libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return self.child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
+}
+
+/// `bench/make-archive.sh OUT 4 1`: a docker-archive tagged `bench/load:latest`.
+pub fn bench_archive(dir: &Path) -> PathBuf {
+    let out = dir.join("bench.tar");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/make-archive.sh");
+    let st = Command::new("bash")
+        .arg(script)
+        .arg(&out)
+        .args(["4", "1"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("make-archive.sh runs");
+    assert!(st.success(), "make-archive.sh failed");
+    out
+}
+
+/// Docker's `HumanSizeWithPrecision(size, 3)`: decimal units, 3 significant digits.
+pub fn human_size(size: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    let int_digits = if v >= 100.0 {
+        3
+    } else if v >= 10.0 {
+        2
+    } else {
+        1
+    };
+    let s = format!("{:.*}", 3usize.saturating_sub(int_digits), v);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    format!("{s}{}", units[i])
+}

@@ -1,0 +1,127 @@
+//! The engine: what berthd can do, as a synchronous Rust API that knows nothing of HTTP.
+//!
+//! Why: the Docker Engine API is one adapter over this (`berth-api`); tests and, later, other
+//! front ends call the same methods. The engine owns the long-lived state: one [`ImageStore`]
+//! on the data root and one [`RegistryClient`] (connections and bearer tokens are cached in
+//! it). It is `Send + Sync`: the API shares it behind an `Arc` and calls it from blocking
+//! threads. There is no async runtime here.
+//!
+//! This first slice covers images (list, inspect, history, tag, remove, prune, load, save,
+//! import, pull, push, login) and the host facts `/info` needs; containers come next.
+//!
+//! Invariant: every path (data root, auth file) comes from [`EngineConfig`]; nothing is read
+//! from the environment and nothing is printed.
+
+#![warn(missing_docs)]
+
+mod error;
+mod images;
+mod registry;
+mod system;
+
+use std::path::PathBuf;
+
+pub use berth_image::{
+    time, Digest, Image, LabelFilter, LoadReport, PruneOptions, PruneReport, RemoveEvent,
+};
+pub use berth_registry::{Credential, ProgressEvent};
+pub use error::EngineError;
+pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
+pub use registry::PullRequest;
+pub use system::{HostInfo, UsageView};
+
+use berth_image::ImageStore;
+use berth_registry::{ClientConfig, RegistryClient};
+
+/// `Result` with [`EngineError`].
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// What the engine is opened with; the daemon fills it from flags and `daemon.json`.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where images (and later containers) live (`/var/lib/berth`).
+    pub data_root: PathBuf,
+    /// Registries reached over plain HTTP (`host:port` or CIDR); loopback always is.
+    pub insecure_registries: Vec<String>,
+    /// Docker Hub mirrors (`https://mirror.example`).
+    pub registry_mirrors: Vec<String>,
+    /// A Docker `config.json` with default credentials; `None` for anonymous access.
+    pub auth_file: Option<PathBuf>,
+    /// The `User-Agent` sent to registries.
+    pub user_agent: String,
+}
+
+impl EngineConfig {
+    /// A configuration with only the data root set.
+    pub fn new(data_root: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            data_root: data_root.into(),
+            insecure_registries: Vec::new(),
+            registry_mirrors: Vec::new(),
+            auth_file: None,
+            user_agent: concat!("berth/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// The daemon's core. Share it with `Arc<Engine>`.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    store: ImageStore,
+    registry: RegistryClient,
+}
+
+impl Engine {
+    /// Opens the image store on the data root and builds the registry client.
+    ///
+    /// The store's directories (`content/`, `snapshots/`, `images/`) sit directly under the
+    /// data root, as DESIGN.md's on-disk layout has them and as `berth --data-root` opens them
+    /// today: berthd and the in-process CLI see the same images on the same root.
+    pub fn open(config: EngineConfig) -> Result<Engine> {
+        let store = ImageStore::open(&config.data_root)?;
+        let registry = RegistryClient::new(ClientConfig {
+            auth_file: config.auth_file.clone(),
+            insecure_registries: config.insecure_registries.clone(),
+            mirrors: config.registry_mirrors.clone(),
+            user_agent: config.user_agent.clone(),
+            ..ClientConfig::default()
+        })?;
+        Ok(Engine {
+            config,
+            store,
+            registry,
+        })
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The image store (for callers that need what the engine does not wrap yet).
+    pub fn store(&self) -> &ImageStore {
+        &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Engine>();
+    }
+
+    #[test]
+    fn opens_an_empty_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(EngineConfig::new(dir.path())).unwrap();
+        assert!(e.images(&ImageFilters::default()).unwrap().is_empty());
+        let err = e.image("nope").unwrap_err();
+        assert_eq!(err.to_string(), "No such image: nope:latest");
+        assert_eq!(err.kind(), berth_types::ErrorKind::NotFound);
+    }
+}
