@@ -1,7 +1,7 @@
 //! The engine's one error type: what the libraries under it reported, plus the engine's own
 //! refusals, each with the [`ErrorKind`] the API maps to a status.
 
-use berth_image::{ImageError, Reference};
+use berth_image::ImageError;
 use berth_registry::RegistryError;
 use berth_types::ErrorKind;
 
@@ -40,34 +40,9 @@ impl EngineError {
     pub(crate) fn from_lookup(name: &str, e: ImageError) -> EngineError {
         match e {
             ImageError::ImageNotFound { .. } => EngineError::NoSuchImage {
-                name: docker_name(name),
+                name: berth_image::not_found_name(name),
             },
             other => other.into(),
         }
-    }
-}
-
-/// How Docker's daemon names an image it cannot find: a reference gets its default tag
-/// (`nope` → `nope:latest`); a full id or digest stays as given.
-fn docker_name(name: &str) -> String {
-    if name.contains('@') || name.starts_with("sha256:") {
-        return name.to_string();
-    }
-    match Reference::parse(name) {
-        Ok(r) if r.tag().is_none() => format!("{}:latest", r.familiar()),
-        Ok(r) => r.familiar(),
-        Err(_) => name.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_as_docker_does() {
-        assert_eq!(docker_name("nope"), "nope:latest");
-        assert_eq!(docker_name("a/b:1"), "a/b:1");
-        assert_eq!(docker_name("sha256:abc"), "sha256:abc");
     }
 }

@@ -41,8 +41,8 @@ pub use model::{
     ManifestOrIndex, Platform, RootFs,
 };
 pub use reference::{
-    Reference, DEFAULT_DOMAIN, DEFAULT_TAG, LEGACY_DEFAULT_DOMAIN, NAME_TOTAL_LENGTH_MAX,
-    OFFICIAL_REPO_PREFIX,
+    not_found_name, Reference, DEFAULT_DOMAIN, DEFAULT_TAG, LEGACY_DEFAULT_DOMAIN,
+    NAME_TOTAL_LENGTH_MAX, OFFICIAL_REPO_PREFIX,
 };
 pub use store::{
     short_id, ContainerRootfs, DiskUsage, ExportedManifest, FetchedLayer, GcPolicy, GcReport,

@@ -211,6 +211,19 @@ impl Reference {
     }
 }
 
+/// How Docker's daemon names an image it cannot find (`No such image: …`): a reference gets
+/// its default tag (`nope` → `nope:latest`); a full id or digest stays as given.
+pub fn not_found_name(name: &str) -> String {
+    if name.contains('@') || name.starts_with("sha256:") {
+        return name.to_string();
+    }
+    match Reference::parse(name) {
+        Ok(r) if r.tag().is_none() => format!("{}:latest", r.familiar()),
+        Ok(r) => r.familiar(),
+        Err(_) => name.to_string(),
+    }
+}
+
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.normalized())
@@ -352,6 +365,15 @@ fn check_domain(domain: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_found_names_read_as_dockers() {
+        assert_eq!(not_found_name("nope"), "nope:latest");
+        assert_eq!(not_found_name("a/b:1"), "a/b:1");
+        assert_eq!(not_found_name("docker.io/library/busybox"), "busybox:latest");
+        assert_eq!(not_found_name("sha256:abc"), "sha256:abc");
+        assert_eq!(not_found_name("x@sha256:abc"), "x@sha256:abc");
+    }
 
     const H: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

@@ -236,7 +236,7 @@ pub fn run(root: &Path, cmd: ImageCmd) -> Result<ExitCode> {
                     Err(berth_image::ImageError::ImageNotFound { .. }) => {
                         eprintln!(
                             "Error response from daemon: No such image: {}",
-                            not_found_name(name)
+                            berth_image::not_found_name(name)
                         );
                         code = ExitCode::from(1);
                     }
@@ -252,19 +252,6 @@ pub fn run(root: &Path, cmd: ImageCmd) -> Result<ExitCode> {
         ImageCmd::History(a) => history(&store, &a),
         ImageCmd::Inspect(a) => inspect(&store, &a),
         ImageCmd::Prune(a) => prune(&store, &a),
-    }
-}
-
-/// How Docker's daemon names an image it cannot find: a reference gets its default tag
-/// (`nope` → `nope:latest`); a full id or digest stays as given.
-fn not_found_name(name: &str) -> String {
-    if name.contains('@') || name.starts_with("sha256:") {
-        return name.to_string();
-    }
-    match Reference::parse(name) {
-        Ok(r) if r.tag().is_none() => format!("{}:latest", r.familiar()),
-        Ok(r) => r.familiar(),
-        Err(_) => name.to_string(),
     }
 }
 

@@ -55,6 +55,53 @@ impl ProgressEvent {
     }
 }
 
+/// Runs `work` on every item, at most `workers` at a time on scoped threads, and returns the
+/// results in the items' order. The first error stops the others from taking new items and
+/// is returned.
+pub(crate) fn bounded<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    work: impl Fn(&T) -> crate::Result<R> + Sync,
+) -> crate::Result<Vec<R>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
+    let first_error: Mutex<Option<crate::RegistryError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, 16).min(items.len().max(1)) {
+            scope.spawn(|| loop {
+                if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
+                    return;
+                }
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(k) else {
+                    return;
+                };
+                match work(item) {
+                    Ok(r) => {
+                        if let Ok(mut d) = done.lock() {
+                            d.push((k, r));
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut slot) = first_error.lock() {
+                            slot.get_or_insert(e);
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let mut out = done.into_inner().unwrap_or_default();
+    out.sort_by_key(|(k, _)| *k);
+    Ok(out.into_iter().map(|(_, r)| r).collect())
+}
+
 /// The 12 hex digits Docker shows for a layer.
 pub(crate) fn short(d: &Digest) -> String {
     d.hex().chars().take(12).collect()

@@ -8,13 +8,11 @@
 //! half image, only resumable partial downloads.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use berth_image::model::{media_type, ImageConfig, ManifestOrIndex, Platform};
 use berth_image::{chain_ids, Digest, FetchedLayer, ImageStore, Reference};
 
-use super::{short, ProgressEvent};
+use super::{bounded, short, ProgressEvent};
 use crate::{RegistryClient, RegistryError, Result};
 
 /// How to pull.
@@ -212,59 +210,27 @@ fn fetch_all(
     opts: &PullOptions,
     progress: &(dyn Fn(ProgressEvent) + Sync),
 ) -> Result<Fetched> {
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Fetched> = Mutex::new(Vec::new());
-    let first_error: Mutex<Option<RegistryError>> = Mutex::new(None);
-    let workers = opts.max_parallel.clamp(1, 16).min(todo.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                    return;
-                }
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = todo.get(k) else {
-                    return;
-                };
-                let layer = &layers[i];
-                let id = short(&layer.digest);
-                let total = layer.size;
-                let mut last_report = 0u64;
-                let mut report = |n: u64| {
-                    // About every 512 KiB, and at the end.
-                    if n == total || n >= last_report + (512 << 10) {
-                        last_report = n;
-                        progress(ProgressEvent::bytes(&id, "Downloading", n, total));
-                    }
-                };
-                let mut open = |offset: u64| -> std::io::Result<(Box<dyn Read + Send>, u64)> {
-                    let s = client
-                        .get_blob(reference, &layer.digest, offset)
-                        .map_err(std::io::Error::other)?;
-                    let start = s.offset();
-                    Ok((Box::new(s), start))
-                };
-                match store.fetch_layer(layer, opts.keep_compressed, &mut open, &mut report) {
-                    Ok(f) => {
-                        progress(ProgressEvent::layer(&id, "Download complete"));
-                        if let Ok(mut d) = done.lock() {
-                            d.push((i, f));
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut slot) = first_error.lock() {
-                            slot.get_or_insert(e.into());
-                        }
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    let mut out = done.into_inner().unwrap_or_default();
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out)
+    bounded(todo, opts.max_parallel, |&i| {
+        let layer = &layers[i];
+        let id = short(&layer.digest);
+        let total = layer.size;
+        let mut last_report = 0u64;
+        let mut report = |n: u64| {
+            // About every 512 KiB, and at the end.
+            if n == total || n >= last_report + (512 << 10) {
+                last_report = n;
+                progress(ProgressEvent::bytes(&id, "Downloading", n, total));
+            }
+        };
+        let mut open = |offset: u64| -> std::io::Result<(Box<dyn Read + Send>, u64)> {
+            let s = client
+                .get_blob(reference, &layer.digest, offset)
+                .map_err(std::io::Error::other)?;
+            let start = s.offset();
+            Ok((Box::new(s), start))
+        };
+        let f = store.fetch_layer(layer, opts.keep_compressed, &mut open, &mut report)?;
+        progress(ProgressEvent::layer(&id, "Download complete"));
+        Ok((i, f))
+    })
 }

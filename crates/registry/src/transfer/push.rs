@@ -6,12 +6,9 @@
 //! (no bytes sent); otherwise uploaded, `max_parallel` at a time. Layers the store keeps as
 //! tar-split are rebuilt as they are sent, verified against their digest.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-
 use berth_image::{Descriptor, Digest, ImageStore, Reference};
 
-use super::{short, ProgressEvent};
+use super::{bounded, short, ProgressEvent};
 use crate::{RegistryClient, RegistryError, Result};
 
 /// What a push did.
@@ -59,59 +56,26 @@ pub fn push(
         .flat_map(|i| i.tags.iter().chain(i.digests.iter()).cloned())
         .filter(|r| r.domain() == reference.domain() && r.path() != reference.path())
         .collect();
-    let next = AtomicUsize::new(0);
-    let counts = Mutex::new((0usize, 0usize, 0usize));
-    let first_error: Mutex<Option<RegistryError>> = Mutex::new(None);
-    let workers = max_parallel.clamp(1, 16).min(blobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                if first_error.lock().map(|e| e.is_some()).unwrap_or(true) {
-                    return;
-                }
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(blob) = blobs.get(k) else {
-                    return;
-                };
-                match push_blob(client, store, reference, blob, &sources, progress) {
-                    Ok(how) => {
-                        if let Ok(mut c) = counts.lock() {
-                            match how {
-                                How::Uploaded => c.0 += 1,
-                                How::Mounted => c.1 += 1,
-                                How::Skipped => c.2 += 1,
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        if let Ok(mut slot) = first_error.lock() {
-                            slot.get_or_insert(e);
-                        }
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().ok().flatten() {
-        return Err(e);
-    }
+    let hows = bounded(&blobs, max_parallel, |blob| {
+        push_blob(client, store, reference, blob, &sources, progress)
+    })?;
+    let count = |want: How| hows.iter().filter(|h| **h == want).count();
     let digest = client.put_manifest(reference, &exported.media_type, &exported.bytes)?;
     let size = exported.bytes.len() as u64;
     progress(ProgressEvent::status(format!(
         "{}: digest: {digest} size: {size}",
         reference.tag().unwrap_or("latest")
     )));
-    let (uploaded, mounted, skipped) = counts.into_inner().unwrap_or_default();
     Ok(PushReport {
         digest,
         size,
-        uploaded,
-        mounted,
-        skipped,
+        uploaded: count(How::Uploaded),
+        mounted: count(How::Mounted),
+        skipped: count(How::Skipped),
     })
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum How {
     Uploaded,
     Mounted,
