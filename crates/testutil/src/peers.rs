@@ -32,6 +32,21 @@ pub fn need(bin: &str) -> Option<PathBuf> {
     found
 }
 
+/// Runs `cmd` with `input` on its stdin and its stdout and stderr captured.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
 /// Runs `cmd` with stdin from /dev/null: (success, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.stdin(Stdio::null()).output().expect("spawn command");

@@ -1,10 +1,9 @@
 //! `pull`, `push`, `login`, `logout` against a private registry on 127.0.0.1, and the pull
 //! output compared with the real docker CLI pulling the same image.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use berth_testutil::peers::{need, Dockerd};
+use berth_testutil::peers::{need, output_with_stdin, Dockerd};
 use berth_testutil::registry::Registry;
 use berth_testutil::require_root;
 
@@ -125,19 +124,7 @@ fn login_stores_docker_credentials_and_logout_removes_them() {
 
     let login = |pass: &str| {
         let mut c = with_config(&a, &["login", "-u", "ann", "--password-stdin", &reg.addr]);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{pass}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        output_with_stdin(&mut c, format!("{pass}\n").as_bytes())
     };
     let bad = login("wrong");
     assert!(!bad.status.success(), "a wrong password is refused");
