@@ -74,6 +74,8 @@ enum SystemCmd {
     Df(images::Df),
     /// Show or set the automatic image collection policy, and apply it now.
     Gc(commands::gc::Gc),
+    /// Check every blob and unpacked layer against its digest.
+    Fsck(commands::gc::Fsck),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +100,9 @@ fn main() -> ExitCode {
         Cmd::System {
             cmd: SystemCmd::Gc(a),
         } => commands::gc::run(&cli.data_root, &a),
+        Cmd::System {
+            cmd: SystemCmd::Fsck(a),
+        } => commands::gc::fsck(&cli.data_root, &a),
     };
     match result {
         Ok(code) => code,

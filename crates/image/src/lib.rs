@@ -45,7 +45,7 @@ pub use reference::{
     NAME_TOTAL_LENGTH_MAX, OFFICIAL_REPO_PREFIX,
 };
 pub use store::{
-    short_id, ContainerRootfs, DiskUsage, ExportedManifest, FetchedLayer, GcPolicy, GcReport,
-    Image, ImageRecord, ImageStore, ImageUsage, LabelFilter, Lease, OpenAt, PendingSnapshot,
-    PruneOptions, PruneReport, RemoveEvent, SnapshotMeta, Snapshots,
+    short_id, ContainerRootfs, DiskUsage, ExportedManifest, FetchedLayer, FsckReport, GcPolicy,
+    GcReport, Image, ImageRecord, ImageStore, ImageUsage, LabelFilter, Lease, OpenAt,
+    PendingSnapshot, PruneOptions, PruneReport, RemoveEvent, SnapshotMeta, Snapshots,
 };

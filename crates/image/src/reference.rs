@@ -370,7 +370,10 @@ mod tests {
     fn not_found_names_read_as_dockers() {
         assert_eq!(not_found_name("nope"), "nope:latest");
         assert_eq!(not_found_name("a/b:1"), "a/b:1");
-        assert_eq!(not_found_name("docker.io/library/busybox"), "busybox:latest");
+        assert_eq!(
+            not_found_name("docker.io/library/busybox"),
+            "busybox:latest"
+        );
         assert_eq!(not_found_name("sha256:abc"), "sha256:abc");
         assert_eq!(not_found_name("x@sha256:abc"), "x@sha256:abc");
     }

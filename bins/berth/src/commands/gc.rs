@@ -11,6 +11,40 @@ use clap::Args;
 use crate::format::human_size;
 
 #[derive(Debug, Args)]
+pub struct Fsck {
+    /// Remove what is corrupt or dangling (images that lose a layer must be pulled again).
+    #[arg(long)]
+    repair: bool,
+}
+
+/// `berth system fsck`: checks every blob and unpacked layer against its digest.
+pub fn fsck(root: &Path, a: &Fsck) -> Result<ExitCode> {
+    let store = ImageStore::open(root)?;
+    let r = store.fsck(a.repair)?;
+    println!("Checked {} blobs and {} layers", r.blobs, r.layers);
+    for d in &r.corrupt_blobs {
+        println!("corrupt blob: {d}");
+    }
+    for (c, why) in &r.corrupt_layers {
+        println!("corrupt layer: {c}: {why}");
+    }
+    for (id, what) in &r.incomplete_images {
+        println!("incomplete image: {id}: missing {what}");
+    }
+    for n in &r.dangling_refs {
+        println!("dangling reference: {n}");
+    }
+    if r.is_clean() {
+        println!("No problems found");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.repair {
+        println!("Repaired: corrupt objects and dangling references removed");
+    }
+    Ok(ExitCode::from(1))
+}
+
+#[derive(Debug, Args)]
 pub struct Gc {
     /// Keep the store under this size (e.g. 20GB, 512MB; "none" for no limit).
     #[arg(long)]

@@ -34,3 +34,34 @@ fn system_gc_sets_the_policy_and_evicts_dangling_images_over_the_limit() {
     let r = s.run(&["system", "gc", "--max-size", "lots"]);
     assert!(!r.ok && r.stderr.contains("invalid size"), "{r:?}");
 }
+
+#[test]
+fn system_fsck_reports_a_clean_store_and_a_tampered_one() {
+    require_root!();
+    let s = Store::new();
+    s.load_bench();
+    let out = s.ok(&["system", "fsck"]);
+    assert!(out.ends_with("No problems found\n"), "{out}");
+    // Damage one unpacked file of the image.
+    let layers = s.root().join("snapshots/layers");
+    let layer = std::fs::read_dir(&layers)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let busybox = layer.join("fs/bin/busybox");
+    if busybox.exists() {
+        std::fs::write(&busybox, b"not busybox").unwrap();
+    } else {
+        let data = std::fs::read_dir(layer.join("fs/data/l1/a"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        std::fs::write(data.path(), b"x").unwrap();
+    }
+    let r = s.run(&["system", "fsck"]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stdout.contains("corrupt layer: sha256:"), "{r:?}");
+}

@@ -18,6 +18,7 @@
 
 mod export;
 mod fetch;
+mod fsck;
 mod fsutil;
 mod gc;
 mod records;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 pub use export::ExportedManifest;
 pub use fetch::{FetchedLayer, OpenAt};
+pub use fsck::FsckReport;
 pub use gc::{GcPolicy, GcReport, LabelFilter, PruneOptions, PruneReport};
 pub use records::ImageRecord;
 pub use rootfs::ContainerRootfs;

@@ -6,6 +6,7 @@ mod archive;
 mod commit;
 mod common;
 mod crash;
+mod fsck;
 mod gc;
 mod interop;
 mod policy;
