@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod container;
 mod error;
 mod images;
 mod registry;

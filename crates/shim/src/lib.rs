@@ -1,0 +1,62 @@
+//! berth-shim: the per-container monitor process, and berthd's client for it.
+//!
+//! Why a shim: berthd must be able to crash, restart or be upgraded while containers keep
+//! running (live restore). So each container's init is the child of a tiny, long-lived process
+//! that owns what must not die with berthd: the container's stdout/stderr pipes (written to a
+//! Docker json-file log), the reaping of the init (its exit code goes to `exit.json`), and a
+//! control socket (`shim.sock`) berthd reconnects to.
+//!
+//! Invariants:
+//! - Single-threaded and synchronous: one `poll(2)` loop over the pipes, the listening socket,
+//!   the clients and a signalfd for SIGCHLD. No async runtime (the shim must stay small), and
+//!   [`berth_runtime::Runtime::create`] clones, which needs a single-threaded caller.
+//! - The shim is daemonized (double fork, setsid, stdio on /dev/null, cwd `/`, every inherited
+//!   fd closed): nothing of its spawner reaches it, nothing of it reaches the container.
+//! - `exit.json` is written atomically after the logs are drained, so a reader that sees it
+//!   also sees every log line; then the runtime state is deleted and the shim exits.
+//!
+//! Files in the state dir: `shim.pid`, `init.pid`, `shim.sock`, `<id>-json.log[.N]`,
+//! `exit.json`.
+//!
+//! Modules: [`client`] (berthd's side: [`ShimClient`], [`spawn`], [`wait_exit`], [`read_exit`]), `daemon`
+//! and `server` (the shim itself, entered through [`start`]), [`log`] (json-file with
+//! rotation), [`exit`] (the exit record), [`time`] (RFC 3339).
+
+#![warn(missing_docs)]
+
+pub mod client;
+mod daemon;
+pub mod exit;
+pub mod log;
+mod server;
+pub mod time;
+
+pub use client::{spawn, wait_exit, ShimClient, ShimState, SpawnOptions};
+pub use daemon::start;
+pub use exit::{read_exit, ExitInfo};
+
+use std::path::PathBuf;
+
+/// File name of the control socket inside the state dir.
+pub const SOCKET_FILE: &str = "shim.sock";
+/// File name of the shim's pid inside the state dir.
+pub const SHIM_PID_FILE: &str = "shim.pid";
+/// File name of the init's pid inside the state dir.
+pub const INIT_PID_FILE: &str = "init.pid";
+
+/// What `berth-shim start` is given.
+#[derive(Debug, Clone)]
+pub struct ShimOptions {
+    /// The container id.
+    pub id: String,
+    /// The OCI bundle.
+    pub bundle: PathBuf,
+    /// Where the shim keeps its files (pid files, socket, log, exit record).
+    pub state_dir: PathBuf,
+    /// The runtime's state root (runc's `--root`).
+    pub runtime_root: PathBuf,
+    /// Log rotation size in bytes (0: never rotate).
+    pub log_max_size: u64,
+    /// Log files kept, the live one included.
+    pub log_max_files: u32,
+}
