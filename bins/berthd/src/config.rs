@@ -27,6 +27,7 @@ pub struct FileConfig {
     registry_mirrors: Vec<String>,
     log_level: Option<String>,
     pidfile: Option<PathBuf>,
+    seccomp_profile: Option<String>,
 }
 
 /// The merged settings the daemon runs with.
@@ -40,6 +41,47 @@ pub struct Settings {
     pub log_level: String,
     pub pidfile: PathBuf,
     pub tlsverify: bool,
+    pub shim_binary: PathBuf,
+    /// The default seccomp profile file, or `None` for "unconfined".
+    pub seccomp_profile: Option<PathBuf>,
+}
+
+/// Docker's default profile as Debian ships it (golang-github-containers-common).
+pub const DEFAULT_SECCOMP_PROFILE: &str = "/usr/share/containers/seccomp.json";
+
+/// `--seccomp-profile`: a path, `unconfined`, or (default) Docker's profile when installed.
+fn seccomp_profile(flag: Option<String>, file: Option<String>) -> Result<Option<PathBuf>> {
+    match flag.or(file).as_deref() {
+        Some("unconfined") => Ok(None),
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if !p.is_file() {
+                bail!("seccomp profile {} not found: give a Docker-format profile file or \"unconfined\"", p.display());
+            }
+            Ok(Some(p))
+        }
+        None => {
+            let d = PathBuf::from(DEFAULT_SECCOMP_PROFILE);
+            if !d.is_file() {
+                bail!(
+                    "the default seccomp profile {DEFAULT_SECCOMP_PROFILE} is missing: install \
+                     golang-github-containers-common, pass --seccomp-profile FILE, or run with \
+                     --seccomp-profile unconfined"
+                );
+            }
+            Ok(Some(d))
+        }
+    }
+}
+
+/// `berth-shim` next to berthd's own executable (how they are installed and built), else
+/// the bare name, looked up on PATH when spawned.
+fn default_shim_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("berth-shim")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("berth-shim"))
 }
 
 fn read_file(path: &Path, explicit: bool) -> Result<FileConfig> {
@@ -99,6 +141,8 @@ pub fn settings(args: &Args) -> Result<Settings> {
         registry_mirrors: pick_list(&args.registry_mirrors, file.registry_mirrors),
         log_level,
         tlsverify: args.tlsverify,
+        shim_binary: args.shim_binary.clone().unwrap_or_else(default_shim_binary),
+        seccomp_profile: seccomp_profile(args.seccomp_profile.clone(), file.seccomp_profile)?,
     })
 }
 

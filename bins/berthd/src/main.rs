@@ -42,6 +42,14 @@ pub struct Args {
     /// Preferred Docker registry mirror.
     #[arg(long = "registry-mirror", value_name = "URL")]
     pub registry_mirrors: Vec<String>,
+    /// The per-container monitor executable (default: `berth-shim` beside berthd, else on
+    /// PATH).
+    #[arg(long, value_name = "FILE")]
+    pub shim_binary: Option<PathBuf>,
+    /// The default seccomp profile (Docker's JSON), or "unconfined" (default: Docker's profile
+    /// from /usr/share/containers/seccomp.json).
+    #[arg(long, value_name = "FILE")]
+    pub seccomp_profile: Option<String>,
     /// Use TLS and verify the remote (needed for tcp:// hosts; not implemented yet).
     #[arg(long)]
     pub tlsverify: bool,

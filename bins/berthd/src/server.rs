@@ -128,6 +128,16 @@ pub fn run(args: &Args) -> Result<()> {
         registry_mirrors: s.registry_mirrors.clone(),
         auth_file: None,
         user_agent: concat!("berthd/", env!("CARGO_PKG_VERSION")).into(),
+        exec_root: s.exec_root.clone(),
+        shim_binary: s.shim_binary.clone(),
+        // Docker's default profile unless --seccomp-profile says otherwise.
+        seccomp_profile: match &s.seccomp_profile {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .with_context(|| format!("reading the seccomp profile {}", p.display()))?,
+            ),
+            None => None,
+        },
     })
     .with_context(|| format!("opening the data root {}", s.data_root.display()))?;
     let api = Api::new(Arc::new(engine));

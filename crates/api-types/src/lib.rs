@@ -9,9 +9,14 @@
 
 #![warn(missing_docs)]
 
+mod container;
 mod image;
 mod system;
 
+pub use container::{
+    ContainerCreateResponse, ContainerInspect, ContainerState, ContainerSummary,
+    ContainerWaitResponse, WaitExitError,
+};
 pub use image::{
     HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImageSummary, ImagesPruneResponse,
     JsonMessage, ProgressDetail,

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+mod containers;
 pub mod error;
 mod images;
 pub mod route;
@@ -137,6 +138,15 @@ impl Api {
                 return system::auth(e, bytes).await;
             }
             (&Method::GET, "/images/json") => return images::list(e, &q).await,
+            (&Method::POST, "/containers/create") => {
+                let bytes = Limited::new(body, MAX_JSON_BODY)
+                    .collect()
+                    .await
+                    .map_err(|err| ApiError::BadRequest(format!("reading the body: {err}")))?
+                    .to_bytes();
+                return containers::create(e, &q, bytes).await;
+            }
+            (&Method::GET, "/containers/json") => return containers::list(e, &q).await,
             (&Method::POST, "/images/create") => {
                 return images::create(e, &q, &parts.headers, body::reader(body)).await
             }
@@ -147,6 +157,9 @@ impl Api {
                 return Ok(images::save(e, names).await);
             }
             _ => {}
+        }
+        if let Some(rest) = path.strip_prefix("/containers/") {
+            return container_route(e, m, rest, &q).await;
         }
         let Some(rest) = path.strip_prefix("/images/").filter(|r| !r.is_empty()) else {
             return Err(ApiError::NoRoute);
@@ -180,6 +193,30 @@ impl Api {
             }
             _ => Err(ApiError::NoRoute),
         }
+    }
+}
+
+/// `/containers/{id}[/{action}]`: container ids and names hold no `/`.
+async fn container_route(
+    e: &Arc<Engine>,
+    m: &Method,
+    rest: &str,
+    q: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
+    if id.is_empty() {
+        return Err(ApiError::NoRoute);
+    }
+    let id = id.to_string();
+    match (m, action) {
+        (&Method::DELETE, "") => containers::remove(e, id, q).await,
+        (&Method::GET, "json") => containers::inspect(e, id).await,
+        (&Method::GET, "logs") => containers::logs(e, id, q).await,
+        (&Method::POST, "start") => containers::start(e, id).await,
+        (&Method::POST, "stop") => containers::stop(e, id, q).await,
+        (&Method::POST, "kill") => containers::kill(e, id, q).await,
+        (&Method::POST, "wait") => containers::wait(e, id).await,
+        _ => Err(ApiError::NoRoute),
     }
 }
 

@@ -17,6 +17,37 @@ pub enum EngineError {
     /// The caller's input is malformed (a filter, a change line, a platform).
     #[error("{0}")]
     InvalidArgument(String),
+    /// No container has this name, id or id prefix.
+    #[error("No such container: {name}")]
+    NoSuchContainer {
+        /// The name or id as given.
+        name: String,
+    },
+    /// A name is taken (Docker's words, with the fix).
+    #[error("{0}")]
+    Conflict(String),
+    /// The container's state forbids the operation (Docker's words, with the fix).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The create options cannot become an OCI spec.
+    #[error(transparent)]
+    Spec(#[from] crate::container::SpecError),
+    /// A container file could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done (`reading`, `creating`).
+        what: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The container's shim failed or could not be reached; the message carries its words.
+    #[error("{0}")]
+    Shim(String),
+    /// A bug or an unexpected failure.
+    #[error("{0}")]
+    Internal(String),
     /// The image store failed.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -31,8 +62,22 @@ impl EngineError {
         match self {
             Self::NoSuchImage { .. } => ErrorKind::NotFound,
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Self::NoSuchContainer { .. } => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
+            Self::Spec(e) => e.kind(),
+            Self::Io { .. } | Self::Shim(_) | Self::Internal(_) => ErrorKind::Internal,
             Self::Image(e) => e.kind(),
             Self::Registry(e) => e.kind(),
+        }
+    }
+
+    /// An I/O failure on `path`.
+    pub(crate) fn io(what: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        EngineError::Io {
+            what,
+            path: path.to_path_buf(),
+            source,
         }
     }
 

@@ -6,8 +6,8 @@
 //! it). It is `Send + Sync`: the API shares it behind an `Arc` and calls it from blocking
 //! threads. There is no async runtime here.
 //!
-//! This first slice covers images (list, inspect, history, tag, remove, prune, load, save,
-//! import, pull, push, login) and the host facts `/info` needs; containers come next.
+//! It covers images (list, inspect, history, tag, remove, prune, load, save, import, pull,
+//! push, login), the host facts `/info` needs, and containers' lifecycle ([`containers`]).
 //!
 //! Invariant: every path (data root, auth file) comes from [`EngineConfig`]; nothing is read
 //! from the environment and nothing is printed.
@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod container;
+pub mod containers;
 mod error;
 mod images;
 mod registry;
@@ -26,6 +27,9 @@ pub use berth_image::{
     time, Digest, Image, LabelFilter, LoadReport, PruneOptions, PruneReport, RemoveEvent,
 };
 pub use berth_registry::{Credential, ProgressEvent};
+pub use containers::{
+    ContainerRecord, ContainerStatus, ContainerView, LogLine, LogOptions, LogStream, StopOutcome,
+};
 pub use error::EngineError;
 pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
 pub use registry::PullRequest;
@@ -50,13 +54,24 @@ pub struct EngineConfig {
     pub auth_file: Option<PathBuf>,
     /// The `User-Agent` sent to registries.
     pub user_agent: String,
+    /// Runtime state (shim state dirs, the runtime's root): `/run/berth`.
+    pub exec_root: PathBuf,
+    /// The `berth-shim` executable started for each container.
+    pub shim_binary: PathBuf,
+    /// The default seccomp profile (Docker's JSON format); `None` runs containers unconfined.
+    pub seccomp_profile: Option<Vec<u8>>,
 }
 
 impl EngineConfig {
     /// A configuration with only the data root set.
+    /// The exec root defaults to `<data_root>/run`, the shim to `berth-shim` on `PATH`.
     pub fn new(data_root: impl Into<PathBuf>) -> Self {
+        let data_root: PathBuf = data_root.into();
         EngineConfig {
-            data_root: data_root.into(),
+            exec_root: data_root.join("run"),
+            data_root,
+            shim_binary: PathBuf::from("berth-shim"),
+            seccomp_profile: None,
             insecure_registries: Vec::new(),
             registry_mirrors: Vec::new(),
             auth_file: None,
@@ -71,6 +86,8 @@ pub struct Engine {
     config: EngineConfig,
     store: ImageStore,
     registry: RegistryClient,
+    /// Held by container create and remove: the name table is the records on disk.
+    containers_lock: std::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -92,6 +109,7 @@ impl Engine {
             config,
             store,
             registry,
+            containers_lock: std::sync::Mutex::new(()),
         })
     }
 

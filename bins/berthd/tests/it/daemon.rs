@@ -18,6 +18,31 @@ pub struct Daemon {
     pub pidfile: PathBuf,
 }
 
+/// `berth-shim` beside the berthd under test, built once per test process: cargo builds
+/// only the binaries of the package under test, and containers need the shim.
+pub fn shim_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let berthd = Path::new(env!("CARGO_BIN_EXE_berthd"));
+            let profile_dir = berthd.parent().expect("berthd has a directory");
+            let target = profile_dir.parent().expect("target dir");
+            let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            cmd.args(["build", "--quiet", "-p", "berth-shim-cli", "--target-dir"])
+                .arg(target)
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                cmd.arg("--release");
+            }
+            let st = cmd.status().expect("cargo runs");
+            assert!(st.success(), "cargo build -p berth-shim-cli failed");
+            let shim = profile_dir.join("berth-shim");
+            assert!(shim.is_file(), "{} missing after the build", shim.display());
+            shim
+        })
+        .clone()
+}
+
 impl Daemon {
     pub fn start() -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -37,6 +62,8 @@ impl Daemon {
             .arg(&pidfile)
             .arg("--config-file")
             .arg(&config)
+            .arg("--shim-binary")
+            .arg(shim_binary())
             .stdin(Stdio::null())
             .stderr(log)
             .spawn()

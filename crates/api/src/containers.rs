@@ -1,0 +1,324 @@
+//! `/containers/*`: the engine's container lifecycle in Docker's wire shapes — create, start,
+//! wait, kill, stop, remove, list, inspect, logs.
+//!
+//! Why the status words are made here: the engine has one [`ContainerStatus`] enum; Docker's
+//! `State` strings, booleans and the human `Status` column ("Up 3 seconds",
+//! "Exited (3) 2 seconds ago") are presentation, derived at this edge only.
+//!
+//! Logs of a non-TTY container are Docker's multiplexed stream: per line an 8-byte header
+//! (stream 1 = stdout, 2 = stderr, three zero bytes, big-endian u32 length) then the payload.
+//! `follow` is not implemented yet: the answer is what the log holds now.
+
+use std::sync::Arc;
+
+use berth_api_types::{
+    ContainerCreateResponse, ContainerInspect, ContainerState, ContainerSummary,
+    ContainerWaitResponse,
+};
+use berth_engine::container::CreateOptions;
+use berth_engine::{
+    time, ContainerStatus, ContainerView, Engine, LogOptions, LogStream, StopOutcome,
+};
+use bytes::Bytes;
+use http::{header, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::body::{full, json, Body};
+use crate::error::ApiError;
+use crate::route::Query;
+use crate::{blocking, now};
+
+type Answer = Result<Response<Body>, ApiError>;
+
+/// Go's zero time, which Docker prints for "never".
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn empty(status: StatusCode) -> Response<Body> {
+    let mut r = Response::new(full(""));
+    *r.status_mut() = status;
+    r
+}
+
+/// go-units' `HumanDuration`, which Docker's `Status` column uses.
+pub fn human_duration(secs: i64) -> String {
+    let (m, h) = (secs / 60, (secs as f64 / 3600.0).round() as i64);
+    match secs {
+        s if s < 1 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        _ if m == 1 => "About a minute".into(),
+        _ if m < 60 => format!("{m} minutes"),
+        _ if h == 1 => "About an hour".into(),
+        _ if h < 48 => format!("{h} hours"),
+        _ if h < 24 * 7 * 2 => format!("{} days", h / 24),
+        _ if h < 24 * 30 * 2 => format!("{} weeks", h / 24 / 7),
+        _ if h < 24 * 365 * 2 => format!("{} months", h / 24 / 30),
+        _ => format!("{} years", h / 24 / 365),
+    }
+}
+
+fn since(t: &str) -> i64 {
+    time::parse_rfc3339(t).map_or(0, |t| now() - t)
+}
+
+/// Docker's `State` word.
+fn state_word(s: &ContainerStatus) -> &'static str {
+    match s {
+        ContainerStatus::Created => "created",
+        ContainerStatus::Running { .. } => "running",
+        ContainerStatus::Exited { .. } => "exited",
+        ContainerStatus::Dead => "dead",
+    }
+}
+
+/// Docker's `Status` column.
+fn status_line(v: &ContainerView) -> String {
+    match &v.status {
+        ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Running { .. } => {
+            let started = v.record.started_at.as_deref().unwrap_or("");
+            format!("Up {}", human_duration(since(started)))
+        }
+        ContainerStatus::Exited { code, finished_at } => {
+            format!("Exited ({code}) {} ago", human_duration(since(finished_at)))
+        }
+        ContainerStatus::Dead => "Dead".into(),
+    }
+}
+
+fn command(v: &ContainerView) -> String {
+    std::iter::once(v.record.path.as_str())
+        .chain(v.record.args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn summary(v: &ContainerView) -> ContainerSummary {
+    let r = &v.record;
+    let mode = match r.options.host_config.network_mode.as_str() {
+        "" => "default",
+        m => m,
+    };
+    ContainerSummary {
+        id: r.id.clone(),
+        names: vec![format!("/{}", r.name)],
+        image: r.options.image.clone(),
+        image_id: r.image_id.clone(),
+        command: command(v),
+        created: time::parse_rfc3339(&r.created).unwrap_or(0),
+        state: state_word(&v.status).into(),
+        status: status_line(v),
+        ports: Vec::new(),
+        labels: r.labels.clone(),
+        mounts: Vec::new(),
+        host_config: json!({ "NetworkMode": mode }),
+        network_settings: json!({ "Networks": {} }),
+    }
+}
+
+fn inspect_body(v: &ContainerView) -> ContainerInspect {
+    let r = &v.record;
+    let (pid, exit_code, finished) = match &v.status {
+        ContainerStatus::Running { pid } => (i64::from(*pid), 0, ZERO_TIME.to_string()),
+        ContainerStatus::Exited { code, finished_at } => (0, i64::from(*code), finished_at.clone()),
+        ContainerStatus::Dead => (0, -1, ZERO_TIME.to_string()),
+        ContainerStatus::Created => (0, 0, ZERO_TIME.to_string()),
+    };
+    let mut config = serde_json::to_value(&r.options).unwrap_or(Value::Null);
+    if let Value::Object(c) = &mut config {
+        c.remove("HostConfig");
+        c.insert("Env".into(), json!(r.env));
+        c.insert("Hostname".into(), json!(r.hostname));
+        c.insert("Labels".into(), json!(r.labels));
+        c.insert("StopSignal".into(), json!(r.stop_signal));
+        c.insert("AttachStdin".into(), json!(false));
+        c.insert("AttachStdout".into(), json!(false));
+        c.insert("AttachStderr".into(), json!(false));
+    }
+    let graph = match &v.rootfs {
+        Some(fs) => json!({"Name": "overlay", "Data": {
+            "LowerDir": fs.lowers.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"),
+            "UpperDir": fs.upper, "WorkDir": fs.work, "MergedDir": fs.merged,
+        }}),
+        None => json!({"Name": "overlay", "Data": null}),
+    };
+    ContainerInspect {
+        id: r.id.clone(),
+        created: r.created.clone(),
+        path: r.path.clone(),
+        args: r.args.clone(),
+        state: ContainerState {
+            status: state_word(&v.status).into(),
+            running: v.status.is_running(),
+            paused: false,
+            restarting: false,
+            oom_killed: false,
+            dead: v.status == ContainerStatus::Dead,
+            pid,
+            exit_code,
+            error: String::new(),
+            started_at: r.started_at.clone().unwrap_or_else(|| ZERO_TIME.into()),
+            finished_at: finished,
+        },
+        image: r.image_id.clone(),
+        name: format!("/{}", r.name),
+        restart_count: 0,
+        driver: "overlay".into(),
+        platform: "linux".into(),
+        host_config: serde_json::to_value(&r.options.host_config).unwrap_or(Value::Null),
+        config,
+        graph_driver: graph,
+        mounts: Vec::new(),
+        network_settings: json!({ "Networks": {} }),
+    }
+}
+
+/// `POST /containers/create?name=`.
+pub async fn create(engine: &Arc<Engine>, q: &Query, body: Bytes) -> Answer {
+    let opts: CreateOptions = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!("invalid container config in the request body: {e}"))
+    })?;
+    let name = q.get("name").map(str::to_string);
+    let rec = blocking(engine, move |e| {
+        Ok(e.create_container(name.as_deref(), opts)?)
+    })
+    .await?;
+    let out = ContainerCreateResponse {
+        id: rec.id,
+        warnings: Vec::new(),
+    };
+    Ok(json(StatusCode::CREATED, &out))
+}
+
+/// `GET /containers/json?all=`.
+pub async fn list(engine: &Arc<Engine>, q: &Query) -> Answer {
+    let all = q.flag("all");
+    let views = blocking(engine, move |e| Ok(e.containers(all)?)).await?;
+    let out: Vec<ContainerSummary> = views.iter().map(summary).collect();
+    Ok(json(StatusCode::OK, &out))
+}
+
+/// `GET /containers/{id}/json`.
+pub async fn inspect(engine: &Arc<Engine>, id: String) -> Answer {
+    let v = blocking(engine, move |e| Ok(e.container(&id)?)).await?;
+    Ok(json(StatusCode::OK, &inspect_body(&v)))
+}
+
+/// `POST /containers/{id}/start` (304 when already running, as Docker answers).
+pub async fn start(engine: &Arc<Engine>, id: String) -> Answer {
+    let out = blocking(engine, move |e| Ok(e.start_container(&id)?)).await?;
+    Ok(empty(match out {
+        StopOutcome::Done => StatusCode::NO_CONTENT,
+        StopOutcome::AlreadyThere => StatusCode::NOT_MODIFIED,
+    }))
+}
+
+/// `POST /containers/{id}/stop?t=` (304 when not running).
+pub async fn stop(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
+    let t = match q.get("t").filter(|t| !t.is_empty()) {
+        Some(t) => Some(t.parse::<i64>().map_err(|_| {
+            ApiError::BadRequest(format!("invalid value for t: {t:?}: give whole seconds"))
+        })?),
+        None => None,
+    };
+    let out = blocking(engine, move |e| Ok(e.stop_container(&id, t)?)).await?;
+    Ok(empty(match out {
+        StopOutcome::Done => StatusCode::NO_CONTENT,
+        StopOutcome::AlreadyThere => StatusCode::NOT_MODIFIED,
+    }))
+}
+
+/// `POST /containers/{id}/kill?signal=`.
+pub async fn kill(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
+    let sig = q.get("signal").map(str::to_string);
+    blocking(engine, move |e| Ok(e.kill_container(&id, sig.as_deref())?)).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// `POST /containers/{id}/wait` (every condition is treated as `not-running`).
+pub async fn wait(engine: &Arc<Engine>, id: String) -> Answer {
+    let code = blocking(engine, move |e| Ok(e.wait_container(&id)?)).await?;
+    let out = ContainerWaitResponse {
+        status_code: code,
+        error: None,
+    };
+    Ok(json(StatusCode::OK, &out))
+}
+
+/// `DELETE /containers/{id}?force=`.
+pub async fn remove(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
+    let force = q.flag("force");
+    blocking(engine, move |e| Ok(e.remove_container(&id, force)?)).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// `GET /containers/{id}/logs?stdout=&stderr=&tail=&timestamps=`.
+pub async fn logs(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
+    let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
+        Some(t) => Some(t.parse::<usize>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid value for tail: {t:?}: give a number or all"
+            ))
+        })?),
+        None => None,
+    };
+    let opts = LogOptions {
+        stdout: q.flag("stdout"),
+        stderr: q.flag("stderr"),
+        tail,
+    };
+    if !opts.stdout && !opts.stderr {
+        return Err(ApiError::BadRequest(
+            "Bad parameters: you must choose at least one stream".into(),
+        ));
+    }
+    let timestamps = q.flag("timestamps");
+    let lines = blocking(engine, move |e| Ok(e.container_logs(&id, opts)?)).await?;
+    let mut out = Vec::new();
+    for l in lines {
+        let payload = if timestamps {
+            format!("{} {}", l.time, l.text)
+        } else {
+            l.text
+        };
+        out.extend_from_slice(&frame_header(l.stream, payload.len()));
+        out.extend_from_slice(payload.as_bytes());
+    }
+    let mut r = Response::new(full(out));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/vnd.docker.multiplexed-stream"),
+    );
+    Ok(r)
+}
+
+/// The 8-byte header of one multiplexed-stream frame.
+pub fn frame_header(stream: LogStream, len: usize) -> [u8; 8] {
+    let kind = match stream {
+        LogStream::Stdout => 1,
+        LogStream::Stderr => 2,
+    };
+    let n = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
+    [kind, 0, 0, 0, n[0], n[1], n[2], n[3]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_frames() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(3), "3 seconds");
+        assert_eq!(human_duration(61), "About a minute");
+        assert_eq!(human_duration(600), "10 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+        assert_eq!(human_duration(5 * 3600), "5 hours");
+        assert_eq!(human_duration(3 * 86400), "3 days");
+        assert_eq!(
+            frame_header(LogStream::Stderr, 258),
+            [2, 0, 0, 0, 0, 0, 1, 2]
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! The verbs that change a container: create, start, wait, kill, stop, remove.
+//!
+//! Why a lock only around create and remove: the name table is the set of records on disk,
+//! so two creates must not both find a name free, and a remove must not race a create of
+//! the same name. Start, kill, stop and wait act through the container's own shim, which
+//! serialises them itself.
+//!
+//! Network: `NetworkMode` default/bridge is treated as `none` for now — the spec gives the
+//! container a new, empty network namespace (loopback down); bridges, veths and port
+//! publishing are a later issue.
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use berth_runtime::Runtime;
+use berth_shim::{ShimClient, SpawnOptions};
+use nix::sys::signal::Signal;
+
+use super::record::{self, generated_name, new_id, valid_name, ContainerRecord};
+use super::ContainerStatus;
+use crate::container::spec::merged_labels;
+use crate::container::{build, CreateOptions, SpecContext};
+use crate::{Engine, EngineError, Result};
+
+/// Seconds between the stop signal and SIGKILL when neither the call nor the container
+/// says (Docker's default).
+const DEFAULT_STOP_TIMEOUT: i64 = 10;
+
+/// What `stop` (and `start`) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// The container was running and is now stopped (or started, for `start`).
+    Done,
+    /// Nothing to do: it was already in the asked-for state (Docker answers 304).
+    AlreadyThere,
+}
+
+/// `SIGTERM`, `TERM` or `15` → the signal number.
+pub fn parse_signal(s: &str) -> Option<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let name = s.to_ascii_uppercase();
+    let name = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    name.parse::<Signal>().ok().map(|s| s as i32)
+}
+
+fn bad_signal(s: &str) -> EngineError {
+    EngineError::InvalidArgument(format!(
+        "Invalid signal: {s}: use a name such as SIGTERM or KILL, or a number from 1 to 64"
+    ))
+}
+
+impl Engine {
+    /// Creates a container from `opts` (whose `Image` names the image), named `name` or a
+    /// generated `adjective_surname`. Returns its record.
+    pub fn create_container(
+        &self,
+        name: Option<&str>,
+        opts: CreateOptions,
+    ) -> Result<ContainerRecord> {
+        if opts.image.is_empty() {
+            return Err(EngineError::InvalidArgument(
+                "no image given: name the image to create the container from".into(),
+            ));
+        }
+        let image_id = self
+            .store
+            .resolve(&opts.image)
+            .map_err(|e| EngineError::from_lookup(&opts.image, e))?;
+        let image = self.store.get(&image_id)?;
+        let _guard = self
+            .containers_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let id = new_id().map_err(|e| EngineError::io("reading", "/dev/urandom".as_ref(), e))?;
+        let existing = self.records()?;
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(n) => {
+                let n = n.strip_prefix('/').unwrap_or(n);
+                if !valid_name(n) {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                if let Some(other) = existing.iter().find(|r| r.name == n) {
+                    return Err(EngineError::Conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \
+                         \"{}\". You have to remove (or rename) that container to be able to \
+                         reuse that name.",
+                        other.id
+                    )));
+                }
+                n.to_string()
+            }
+            None => (0u8..)
+                .map(|i| generated_name(&[id.as_bytes(), &[i]].concat()))
+                .find(|n| existing.iter().all(|r| &r.name != n))
+                .unwrap_or_else(|| id[..12].to_string()),
+        };
+        let dir = self.container_dir(&id);
+        let bundle = dir.join("bundle");
+        fs::create_dir_all(&bundle).map_err(|e| EngineError::io("creating", &bundle, e))?;
+        let made = (|| {
+            self.store.create_rootfs(&id, &image_id)?;
+            let merged = self.store.mount_rootfs(&id)?;
+            let ctx = SpecContext {
+                rootfs: merged,
+                container_id: id.clone(),
+                seccomp_profile: self.config.seccomp_profile.clone(),
+                cgroups_path: format!("/berth/{id}"),
+                arch: std::env::consts::ARCH.to_string(),
+                cgroup_v2: matches!(
+                    berth_runtime::cgroups::detect_setup(),
+                    Ok(berth_runtime::cgroups::CgroupSetup::Unified)
+                ),
+                init_binary: None,
+            };
+            // The user database is read from the mounted rootfs; the mount is made again at
+            // start, so nothing stays mounted for a container that never runs.
+            let spec = build(&image.config, &opts, &ctx);
+            self.store.unmount_rootfs(&id)?;
+            let spec = spec?;
+            let data = serde_json::to_vec_pretty(&spec)
+                .map_err(|e| EngineError::Internal(format!("encoding the OCI spec: {e}")))?;
+            let path = bundle.join("config.json");
+            record::write_atomic(&path, &data).map_err(|e| EngineError::io("writing", &path, e))?;
+            let process = spec.process().clone().unwrap_or_default();
+            let mut args = process.args().clone().unwrap_or_default().into_iter();
+            let ic = image.config.config.clone().unwrap_or_default();
+            let stop_signal = [Some(opts.stop_signal.clone()), ic.stop_signal.clone()]
+                .into_iter()
+                .flatten()
+                .find(|s| !s.is_empty())
+                .unwrap_or_else(|| "SIGTERM".into());
+            if parse_signal(&stop_signal).is_none() {
+                return Err(bad_signal(&stop_signal));
+            }
+            let rec = ContainerRecord {
+                id: id.clone(),
+                name: name.clone(),
+                image_id: image_id.to_string(),
+                path: args.next().unwrap_or_default(),
+                args: args.collect(),
+                env: process.env().clone().unwrap_or_default(),
+                hostname: spec.hostname().clone().unwrap_or_default(),
+                labels: merged_labels(&image.config, &opts),
+                stop_signal,
+                options: opts.clone(),
+                created: berth_shim::time::now(),
+                started_at: None,
+            };
+            record::save(&dir, &rec)
+                .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
+            Ok(rec)
+        })();
+        if made.is_err() {
+            let _ = self.store.remove_rootfs(&id);
+            let _ = fs::remove_dir_all(&dir);
+        }
+        made
+    }
+
+    /// Starts a created or exited container under a new shim.
+    pub fn start_container(&self, name_or_id: &str) -> Result<StopOutcome> {
+        let rec = self.find_container(name_or_id)?;
+        if self.container_status(&rec).is_running() {
+            return Ok(StopOutcome::AlreadyThere);
+        }
+        let id = rec.id.clone();
+        // A previous run's overlay is still mounted; mount afresh.
+        self.store.unmount_rootfs(&id)?;
+        self.store.mount_rootfs(&id)?;
+        let dir = self.container_dir(&id);
+        let (shim_dir, runtime_root) = (self.shim_dir(&id), self.runtime_root());
+        for d in [&shim_dir, &runtime_root] {
+            fs::create_dir_all(d).map_err(|e| EngineError::io("creating", d, e))?;
+        }
+        // Recorded first: a crash after the spawn must not leave a running container that
+        // reads as "created".
+        let started = ContainerRecord {
+            started_at: Some(berth_shim::time::now()),
+            ..rec.clone()
+        };
+        record::save(&dir, &started)
+            .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
+        let spawned = berth_shim::spawn(
+            &self.config.shim_binary,
+            &SpawnOptions {
+                id: &id,
+                bundle: &dir.join("bundle"),
+                state_dir: &shim_dir,
+                runtime_root: &runtime_root,
+                log_max_size: None,
+                log_max_files: None,
+            },
+        );
+        if let Err(e) = spawned {
+            let _ = record::save(&dir, &rec);
+            let _ = self.store.unmount_rootfs(&id);
+            return Err(EngineError::Shim(format!(
+                "starting container {id} with {}: {e}",
+                self.config.shim_binary.display()
+            )));
+        }
+        Ok(StopOutcome::Done)
+    }
+
+    /// Blocks until the container is not running; returns its exit code (0 for a container
+    /// never started, as Docker's `not-running` condition does).
+    pub fn wait_container(&self, name_or_id: &str) -> Result<i64> {
+        let rec = self.find_container(name_or_id)?;
+        Ok(match self.container_status(&rec) {
+            ContainerStatus::Created => 0,
+            ContainerStatus::Exited { code, .. } => code.into(),
+            ContainerStatus::Dead => -1,
+            ContainerStatus::Running { .. } => berth_shim::wait_exit(self.shim_dir(&rec.id))
+                .map_err(|e| EngineError::Shim(format!("waiting for container {}: {e}", rec.id)))?
+                .exit_code
+                .into(),
+        })
+    }
+
+    /// Sends `signal` (name or number; `None` = SIGKILL) to a running container.
+    pub fn kill_container(&self, name_or_id: &str, signal: Option<&str>) -> Result<()> {
+        let sig = match signal.filter(|s| !s.is_empty()) {
+            Some(s) => parse_signal(s).ok_or_else(|| bad_signal(s))?,
+            None => Signal::SIGKILL as i32,
+        };
+        let rec = self.find_container(name_or_id)?;
+        self.signal(&rec, sig)
+    }
+
+    fn signal(&self, rec: &ContainerRecord, sig: i32) -> Result<()> {
+        let not_running = || {
+            EngineError::FailedPrecondition(format!(
+                "Cannot kill container: {}: Container {} is not running",
+                rec.name, rec.id
+            ))
+        };
+        if !self.container_status(rec).is_running() {
+            return Err(not_running());
+        }
+        let client = ShimClient::connect(self.shim_dir(&rec.id)).map_err(|_| not_running())?;
+        client
+            .kill(sig)
+            .map_err(|e| EngineError::Shim(format!("signalling container {}: {e}", rec.id)))
+    }
+
+    /// Sends the stop signal, then SIGKILL after `timeout` seconds (`None`: the container's
+    /// `StopTimeout`, then 10; negative: wait for ever).
+    pub fn stop_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<StopOutcome> {
+        let rec = self.find_container(name_or_id)?;
+        if !self.container_status(&rec).is_running() {
+            return Ok(StopOutcome::AlreadyThere);
+        }
+        let t = timeout
+            .or(rec.options.stop_timeout)
+            .unwrap_or(DEFAULT_STOP_TIMEOUT);
+        let sig = parse_signal(&rec.stop_signal).unwrap_or(Signal::SIGTERM as i32);
+        let _ = self.signal(&rec, sig);
+        let shim_dir = self.shim_dir(&rec.id);
+        if t >= 0 {
+            let deadline = Instant::now() + Duration::from_secs(t.unsigned_abs());
+            while Instant::now() < deadline {
+                if !self.container_status(&rec).is_running() {
+                    return Ok(StopOutcome::Done);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.signal(&rec, Signal::SIGKILL as i32);
+        }
+        berth_shim::wait_exit(&shim_dir)
+            .map_err(|e| EngineError::Shim(format!("waiting for container {}: {e}", rec.id)))?;
+        Ok(StopOutcome::Done)
+    }
+
+    /// Removes a container: its rootfs, bundle, record and shim state. A running one is
+    /// refused unless `force`, which kills it first.
+    pub fn remove_container(&self, name_or_id: &str, force: bool) -> Result<()> {
+        let _guard = self
+            .containers_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let rec = self.find_container(name_or_id)?;
+        let id = rec.id.clone();
+        let status = self.container_status(&rec);
+        if status.is_running() {
+            if !force {
+                return Err(EngineError::FailedPrecondition(format!(
+                    "You cannot remove a running container {id}. Stop the container before \
+                     attempting removal or force remove"
+                )));
+            }
+            let _ = self.signal(&rec, Signal::SIGKILL as i32);
+            berth_shim::wait_exit(self.shim_dir(&id))
+                .map_err(|e| EngineError::Shim(format!("waiting for container {id}: {e}")))?;
+        }
+        if status == ContainerStatus::Dead {
+            // No shim cleaned up after it: drop the runtime's state (and cgroup) ourselves.
+            let _ = Runtime::new(self.runtime_root()).delete(&id, true);
+        }
+        self.store.remove_rootfs(&id)?;
+        for d in [self.shim_dir(&id), self.container_dir(&id)] {
+            match fs::remove_dir_all(&d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(EngineError::io("removing", &d, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("SIGTERM"), Some(15));
+        assert_eq!(parse_signal("kill"), Some(9));
+        assert_eq!(parse_signal("2"), Some(2));
+        assert_eq!(parse_signal("0"), None);
+        assert_eq!(parse_signal("NOPE"), None);
+    }
+}
