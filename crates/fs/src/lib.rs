@@ -39,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+mod atomic;
 mod error;
 mod ops;
 mod pack;
@@ -50,6 +51,7 @@ mod unpack;
 use std::io::{self, Read};
 use std::path::Path;
 
+pub use atomic::{atomic_temp_name, write_atomic};
 pub use error::FsError;
 pub use pack::{pack_layer, PackOptions};
 pub use split::rebuild_layer;

@@ -19,6 +19,25 @@
 //!
 //! Functions return warnings as values; this module never prints.
 
+/// The 14 capabilities Docker grants a container by default (moby `oci/caps.DefaultCapabilities`),
+/// in its order.
+pub const DOCKER_DEFAULTS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
 use std::collections::{BTreeMap, HashSet};
 
 use berth_types::ErrorKind;

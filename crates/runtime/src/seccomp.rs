@@ -775,22 +775,7 @@ mod tests {
         errno_of(unsafe { libc::syscall(libc::SYS_personality, p) })
     }
 
-    const DOCKER_CAPS: [&str; 14] = [
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ];
+    use crate::caps::DOCKER_DEFAULTS as DOCKER_CAPS;
 
     fn allowed(s: &LinuxSeccomp) -> usize {
         s.syscalls()

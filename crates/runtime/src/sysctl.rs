@@ -12,8 +12,8 @@ pub(crate) struct Owned {
     pub uts: bool,
 }
 
-/// IPC sysctls the kernel keeps per IPC namespace.
-const IPC: [&str; 8] = [
+/// IPC_SYSCTLS sysctls the kernel keeps per IPC_SYSCTLS namespace.
+pub const IPC_SYSCTLS: [&str; 8] = [
     "kernel.msgmax",
     "kernel.msgmnb",
     "kernel.msgmni",
@@ -33,7 +33,7 @@ pub(crate) fn check(key: &str, owned: Owned) -> Result<()> {
             "sysctl {key:?} is not a valid key: use dotted names like net.ipv4.ip_forward"
         )));
     }
-    let needs = if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+    let needs = if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
         ("ipc", owned.ipc)
     } else if key.starts_with("net.") {
         ("network", owned.net)

@@ -3,7 +3,7 @@
 //! rename, fsync of the directory) and survives `kill -9` of anything at any instant.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -36,18 +36,7 @@ impl ExitInfo {
     }
 }
 
-/// Writes `data` to `path` so that a reader sees the old content or the new, never a part.
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, path)?;
-    fs::File::open(dir)?.sync_all()
-}
+pub use berth_fs::write_atomic;
 
 /// Writes the exit record.
 pub fn write_exit(state_dir: &Path, info: &ExitInfo) -> io::Result<()> {

@@ -360,16 +360,4 @@ fn send(c: &mut Client, reply: &str) {
     c.done = true;
 }
 
-/// `TERM`, `SIGTERM` or `15`.
-fn parse_signal(s: &str) -> Option<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        return (1..=64).contains(&n).then_some(n);
-    }
-    let name = s.to_ascii_uppercase();
-    let name = if name.starts_with("SIG") {
-        name
-    } else {
-        format!("SIG{name}")
-    };
-    name.parse::<Signal>().ok().map(|s| s as i32)
-}
+use berth_runtime::parse_signal;

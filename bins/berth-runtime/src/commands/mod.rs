@@ -41,23 +41,13 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<i32> {
     }
 }
 
-/// Parses "KILL", "SIGKILL", "sigkill" or "9".
+/// Parses "KILL", "SIGKILL", "sigkill" or "9" (`berth_runtime::parse_signal`), with runc's
+/// errors.
 pub(crate) fn parse_signal(s: &str) -> Result<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-        bail!("signal {n} is out of range 1-64");
-    }
-    let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") {
-        up
-    } else {
-        format!("SIG{up}")
-    };
-    match name.parse::<nix::sys::signal::Signal>() {
-        Ok(sig) => Ok(sig as i32),
-        Err(_) => bail!("unknown signal {s:?}: use a name like SIGTERM or KILL, or a number"),
+    match berth_runtime::parse_signal(s) {
+        Some(n) => Ok(n),
+        None if s.parse::<i32>().is_ok() => bail!("signal {s} is out of range 1-64"),
+        None => bail!("unknown signal {s:?}: use a name like SIGTERM or KILL, or a number"),
     }
 }
 

@@ -35,19 +35,7 @@ pub enum StopOutcome {
     AlreadyThere,
 }
 
-/// `SIGTERM`, `TERM` or `15` → the signal number.
-pub fn parse_signal(s: &str) -> Option<i32> {
-    if let Ok(n) = s.parse::<i32>() {
-        return (1..=64).contains(&n).then_some(n);
-    }
-    let name = s.to_ascii_uppercase();
-    let name = if name.starts_with("SIG") {
-        name
-    } else {
-        format!("SIG{name}")
-    };
-    name.parse::<Signal>().ok().map(|s| s as i32)
-}
+pub use berth_runtime::parse_signal;
 
 fn bad_signal(s: &str) -> EngineError {
     EngineError::InvalidArgument(format!(

@@ -10,7 +10,7 @@
 //! started); whether the container runs is derived from its shim (see `super::status`).
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -49,18 +49,7 @@ pub struct ContainerRecord {
     pub started_at: Option<String>,
 }
 
-/// Writes `data` to `path` so that a reader sees the old content or the new, never a part.
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    drop(f);
-    fs::rename(&tmp, path)?;
-    fs::File::open(dir)?.sync_all()
-}
+pub use berth_fs::write_atomic;
 
 /// Saves `rec` into `dir` (the container's directory).
 pub fn save(dir: &Path, rec: &ContainerRecord) -> io::Result<()> {

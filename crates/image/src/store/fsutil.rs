@@ -1,7 +1,7 @@
 //! Small durable-file helpers shared by the store's modules: atomic replace, locks, syncfs.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,25 +21,9 @@ pub(crate) fn unique_name() -> String {
     )
 }
 
-/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content:
-/// temp file in the same directory, fsync, rename, fsync of the directory.
+/// Replaces `path` with `bytes` atomically and durably (`berth_fs::write_atomic`).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let temp = dir.join(format!(".{}.tmp", unique_name()));
-    let write = || -> io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&temp, path)
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&temp);
-        return Err(ImageError::io("writing", path, e));
-    }
-    sync_dir(dir)
+    berth_fs::write_atomic(path, bytes).map_err(|e| ImageError::io("writing", path, e))
 }
 
 /// Removes the temp files of [`write_atomic`] (`.<pid>-<n>.tmp`) in `dir` whose writer

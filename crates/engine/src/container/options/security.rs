@@ -49,22 +49,7 @@ pub const ALL_CAPABILITIES: [&str; 41] = [
 ];
 
 /// The 14 capabilities Docker grants by default (`oci/caps.DefaultCapabilities`), in its order.
-pub const DEFAULT_CAPABILITIES: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+pub use berth_runtime::caps::DOCKER_DEFAULTS as DEFAULT_CAPABILITIES;
 
 /// Upper-cases, adds `CAP_`, keeps `ALL`, refuses unknown names (Docker's
 /// `normalizeLegacyCapabilities`).
@@ -230,16 +215,7 @@ pub fn rlimit(u: &Ulimit) -> Result<(String, u64, u64), OptionsError> {
 
 /// Docker's `ValidateSysctl`: only namespaced sysctls; `net.*` not with the host's network.
 pub fn validate_sysctl(name: &str, host_network: bool) -> Result<(), OptionsError> {
-    const IPC: [&str; 8] = [
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
+    use berth_runtime::IPC_SYSCTLS as IPC;
     let err = |reason: &str| {
         Err(OptionsError::Sysctl {
             name: name.to_owned(),
