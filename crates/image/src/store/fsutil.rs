@@ -70,21 +70,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| ImageError::io("syncing directory", dir, e))
 }
 
-/// Flushes the whole file system holding `path` (one call instead of an fsync per file of an
-/// unpacked layer).
-pub(crate) fn syncfs(path: &Path) -> Result<()> {
-    let f = File::open(path).map_err(|e| ImageError::io("opening", path, e))?;
-    // SAFETY: syncfs only reads the descriptor, which `f` keeps open for the call.
-    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-        return Err(ImageError::io(
-            "syncfs on",
-            path,
-            io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
-}
-
 /// How a [`Lock`] is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LockMode {

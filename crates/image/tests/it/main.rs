@@ -10,4 +10,5 @@ mod fsck;
 mod gc;
 mod interop;
 mod policy;
+mod reboot;
 mod rootfs;
