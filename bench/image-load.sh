@@ -37,6 +37,7 @@ tag=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
 
 declare -A MED VER
 NOTES=()
+NOTES+=("Durability differs: dd's figure includes its fsync; berth does not wait for unpacked layers to reach the disk (docker's overlay2 does not fsync applied layers either). berth instead records the boot a layer was written in and, on the first open after a reboot, rebuilds such layers through their tar-split and checks them against their diff ids (damaged ones are removed). Blobs and metadata are fsynced.")
 
 # --- berth
 if [ -n "$BERTH" ]; then

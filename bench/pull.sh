@@ -83,6 +83,7 @@ mib=$(mib "$bytes")
 
 declare -A MED VER SIZE
 NOTES=()
+NOTES+=("berth does not wait for unpacked layers to reach the disk (docker's overlay2 does not fsync applied layers either); it verifies layers written in an earlier boot on its first open after a reboot (tar-split rebuild against the diff id) instead.")
 
 # --- berth: a fresh data root per run.
 if [ -n "$BERTH" ]; then
