@@ -15,6 +15,13 @@ use crate::error::ImageError;
 
 type Result<T> = std::result::Result<T, ImageError>;
 
+/// A measured object of the store.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Obj {
+    Blob(Digest),
+    Layer(Digest),
+}
+
 /// One image's share of the disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageUsage {
@@ -91,28 +98,36 @@ impl ImageStore {
         for (_, d) in &users {
             *per_image_containers.entry(d.clone()).or_default() += 1;
         }
-        // The size of each blob and layer, and which images use it.
-        let mut object_size: BTreeMap<String, u64> = BTreeMap::new();
-        let mut object_users: BTreeMap<String, BTreeSet<Digest>> = BTreeMap::new();
+        // Every blob and unpacked layer measured once; then which images use which.
+        let mut measured: BTreeMap<Obj, u64> = BTreeMap::new();
+        for d in self.content.list()? {
+            let size = du(&self.content.blob_path(&d));
+            measured.insert(Obj::Blob(d), size);
+        }
+        for c in self.snapshots.list()? {
+            let size = du(&self.snapshots.layer_dir(&c));
+            measured.insert(Obj::Layer(c), size);
+        }
+        let all_objects: u64 = measured.values().sum();
+        // Objects images reference; a referenced blob that is not stored (a layer kept as
+        // tar-split) counts 0.
+        let mut object_size: BTreeMap<Obj, u64> = BTreeMap::new();
+        let mut object_users: BTreeMap<Obj, BTreeSet<Digest>> = BTreeMap::new();
         for img in &images {
             let mut objects = vec![
-                format!("b{}", img.record.target.digest),
-                format!("b{}", img.id()),
+                Obj::Blob(img.record.target.digest.clone()),
+                Obj::Blob(img.id().clone()),
             ];
-            objects.extend(img.manifest.layers.iter().map(|l| format!("b{}", l.digest)));
-            objects.extend(img.chain_ids().iter().map(|c| format!("s{c}")));
+            objects.extend(
+                img.manifest
+                    .layers
+                    .iter()
+                    .map(|l| Obj::Blob(l.digest.clone())),
+            );
+            objects.extend(img.chain_ids().into_iter().map(Obj::Layer));
             for o in objects {
-                if !object_size.contains_key(&o) {
-                    let size = match o.split_at(1) {
-                        ("b", d) => d
-                            .parse::<Digest>()
-                            .map_or(0, |d| du(&self.content.blob_path(&d))),
-                        (_, c) => c
-                            .parse::<Digest>()
-                            .map_or(0, |c| du(&self.snapshots.layer_dir(&c))),
-                    };
-                    object_size.insert(o.clone(), size);
-                }
+                let size = measured.get(&o).copied().unwrap_or(0);
+                object_size.insert(o.clone(), size);
                 object_users.entry(o).or_default().insert(img.id().clone());
             }
         }
@@ -151,21 +166,9 @@ impl ImageStore {
             let dir = self.snapshots.rw_root().join(key);
             out.containers_bytes += du(&dir.join("upper")) + du(&dir.join("work"));
         }
-        let all_blobs: u64 = self
-            .content
-            .list()?
-            .iter()
-            .map(|d| du(&self.content.blob_path(d)))
-            .sum();
-        let all_layers: u64 = self
-            .snapshots
-            .list()?
-            .iter()
-            .map(|c| du(&self.snapshots.layer_dir(c)))
-            .sum();
-        out.unreferenced_bytes = (all_blobs + all_layers).saturating_sub(out.images_bytes);
+        out.unreferenced_bytes = all_objects.saturating_sub(out.images_bytes);
         out.metadata_bytes = total
-            .saturating_sub(all_blobs + all_layers)
+            .saturating_sub(all_objects)
             .saturating_sub(out.containers_bytes);
         Ok(out)
     }
