@@ -155,6 +155,11 @@ impl ChanWriter {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
     }
 
+    /// Whether the response body was dropped (the client went away).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// Writes one JSON stream line and sends it.
     pub fn message(&mut self, m: &JsonMessage) -> io::Result<()> {
         serde_json::to_writer(&mut self.buf, m)?;
@@ -231,6 +236,34 @@ where
     };
     r.headers_mut()
         .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(ct));
+    r
+}
+
+/// Like [`stream`], but the status line and headers go out at once (`200`, `content_type`)
+/// and the body follows as `task` writes it: for answers that may wait long before their
+/// first byte (`wait`, `logs?follow=1`). A failure then cuts the body.
+pub fn stream_now<F>(content_type: &'static str, task: F) -> Response<Body>
+where
+    F: FnOnce(&mut ChanWriter) -> Result<(), ApiError> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChanWriter {
+            tx: tx.clone(),
+            buf: Vec::new(),
+            sent: false,
+        };
+        let done = task(&mut w);
+        let _ = w.flush();
+        if let Err(e) = done {
+            let _ = tx.blocking_send(Msg::Fail(e));
+        }
+    });
+    let mut r = Response::new(BodyExt::boxed(ChanBody { first: None, rx }));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     r
 }
 

@@ -7,8 +7,12 @@
 //!
 //! Logs of a non-TTY container are Docker's multiplexed stream: per line an 8-byte header
 //! (stream 1 = stdout, 2 = stderr, three zero bytes, big-endian u32 length) then the payload.
-//! `follow` is not implemented yet: the answer is what the log holds now.
+//! `follow` streams the log as it grows until the container stops.
+//!
+//! `HostConfig.AutoRemove` (`docker run --rm`) is kept in the record; `start` then runs a
+//! blocking task that waits for the exit and removes the container.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use berth_api_types::{
@@ -23,7 +27,7 @@ use bytes::Bytes;
 use http::{header, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::body::{full, json, Body};
+use crate::body::{full, json, stream_now, Body};
 use crate::error::ApiError;
 use crate::route::Query;
 use crate::{blocking, now};
@@ -165,7 +169,13 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         restart_count: 0,
         driver: "overlay".into(),
         platform: "linux".into(),
-        host_config: serde_json::to_value(&r.options.host_config).unwrap_or(Value::Null),
+        host_config: {
+            let mut h = serde_json::to_value(&r.options.host_config).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut h {
+                m.insert("AutoRemove".into(), json!(r.auto_remove));
+            }
+            h
+        },
         config,
         graph_driver: graph,
         mounts: Vec::new(),
@@ -178,9 +188,20 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Bytes) -> Answer {
     let opts: CreateOptions = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!("invalid container config in the request body: {e}"))
     })?;
+    let auto_remove = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.pointer("/HostConfig/AutoRemove").and_then(Value::as_bool))
+        .unwrap_or(false);
     let name = q.get("name").map(str::to_string);
     let rec = blocking(engine, move |e| {
-        Ok(e.create_container(name.as_deref(), opts)?)
+        let rec = e.create_container(name.as_deref(), opts)?;
+        if auto_remove {
+            if let Err(err) = e.set_auto_remove(&rec.id, true) {
+                let _ = e.remove_container(&rec.id, true);
+                return Err(err.into());
+            }
+        }
+        Ok(rec)
     })
     .await?;
     let out = ContainerCreateResponse {
@@ -206,7 +227,17 @@ pub async fn inspect(engine: &Arc<Engine>, id: String) -> Answer {
 
 /// `POST /containers/{id}/start` (304 when already running, as Docker answers).
 pub async fn start(engine: &Arc<Engine>, id: String) -> Answer {
-    let out = blocking(engine, move |e| Ok(e.start_container(&id)?)).await?;
+    let (out, rec) = blocking(engine, move |e| {
+        let out = e.start_container(&id)?;
+        Ok((out, e.find_container(&id)?))
+    })
+    .await?;
+    if out == StopOutcome::Done && rec.auto_remove {
+        let e = engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = e.auto_remove_after_exit(&rec.id);
+        });
+    }
     Ok(empty(match out {
         StopOutcome::Done => StatusCode::NO_CONTENT,
         StopOutcome::AlreadyThere => StatusCode::NOT_MODIFIED,
@@ -235,14 +266,33 @@ pub async fn kill(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
-/// `POST /containers/{id}/wait` (every condition is treated as `not-running`).
-pub async fn wait(engine: &Arc<Engine>, id: String) -> Answer {
-    let code = blocking(engine, move |e| Ok(e.wait_container(&id)?)).await?;
-    let out = ContainerWaitResponse {
-        status_code: code,
-        error: None,
-    };
-    Ok(json(StatusCode::OK, &out))
+/// `POST /containers/{id}/wait?condition=`: the status line goes out at once (the CLI
+/// waits for it before starting the container), the JSON when the condition holds.
+pub async fn wait(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
+    let condition = q.get("condition").unwrap_or("").to_string();
+    if !matches!(
+        condition.as_str(),
+        "" | "not-running" | "next-exit" | "removed"
+    ) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid condition: {condition:?}: use not-running, next-exit or removed"
+        )));
+    }
+    let rec = blocking(engine, move |e| Ok(e.find_container(&id)?)).await?;
+    let e = engine.clone();
+    Ok(stream_now("application/json", move |w| {
+        let out = match e.wait_container_for(&rec.id, &condition) {
+            Ok(code) => ContainerWaitResponse {
+                status_code: code,
+                error: None,
+            },
+            Err(err) => return Err(err.into()),
+        };
+        serde_json::to_writer(&mut *w, &out)
+            .map_err(|err| ApiError::Internal(format!("encoding the answer: {err}")))?;
+        let _ = w.write_all(b"\n");
+        Ok(())
+    }))
 }
 
 /// `DELETE /containers/{id}?force=`.
@@ -273,6 +323,17 @@ pub async fn logs(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
         ));
     }
     let timestamps = q.flag("timestamps");
+    if q.flag("follow") {
+        let rec = blocking(engine, move |e| Ok(e.find_container(&id)?)).await?;
+        let e = engine.clone();
+        let tty = rec.options.tty;
+        return Ok(stream_now(stream_type(tty), move |w| {
+            e.follow_container_logs(&rec.id, opts, false, |lines| {
+                write_frames(w, lines, timestamps, tty)
+            })?;
+            Ok(())
+        }));
+    }
     let lines = blocking(engine, move |e| Ok(e.container_logs(&id, opts)?)).await?;
     let mut out = Vec::new();
     for l in lines {
@@ -290,6 +351,43 @@ pub async fn logs(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
         header::HeaderValue::from_static("application/vnd.docker.multiplexed-stream"),
     );
     Ok(r)
+}
+
+fn stream_type(tty: bool) -> &'static str {
+    if tty {
+        "application/vnd.docker.raw-stream"
+    } else {
+        "application/vnd.docker.multiplexed-stream"
+    }
+}
+
+/// Writes `lines` as frames (raw bytes for a TTY) and sends them; an empty batch only
+/// checks that the client is still there.
+fn write_frames(
+    w: &mut crate::body::ChanWriter,
+    lines: &[berth_engine::LogLine],
+    timestamps: bool,
+    tty: bool,
+) -> std::io::Result<()> {
+    if lines.is_empty() {
+        return if w.is_closed() {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        } else {
+            Ok(())
+        };
+    }
+    for l in lines {
+        let payload = if timestamps {
+            format!("{} {}", l.time, l.text)
+        } else {
+            l.text.clone()
+        };
+        if !tty {
+            w.write_all(&frame_header(l.stream, payload.len()))?;
+        }
+        w.write_all(payload.as_bytes())?;
+    }
+    w.flush()
 }
 
 /// The 8-byte header of one multiplexed-stream frame.

@@ -215,7 +215,7 @@ async fn container_route(
         (&Method::POST, "start") => containers::start(e, id).await,
         (&Method::POST, "stop") => containers::stop(e, id, q).await,
         (&Method::POST, "kill") => containers::kill(e, id, q).await,
-        (&Method::POST, "wait") => containers::wait(e, id).await,
+        (&Method::POST, "wait") => containers::wait(e, id, q).await,
         _ => Err(ApiError::NoRoute),
     }
 }

@@ -235,3 +235,49 @@ fn containers_get_dockers_seccomp_profile_and_capabilities_by_default() {
     d.docker_ok(&["rm", &id]);
     assert_gone(&d, &id);
 }
+
+#[test]
+fn run_detached_rm_removes_the_container_after_it_exits() {
+    require_root!();
+    let d = loaded();
+    let id = d.docker_ok(&["run", "-d", "--rm", IMAGE, "/bin/busybox", "true"]);
+    let id = id.trim().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.docker_ok(&["ps", "-aq"]).trim().is_empty() {
+        assert!(Instant::now() < deadline, "auto-remove did not happen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_gone(&d, &id);
+}
+
+#[test]
+fn logs_follow_ends_when_the_container_exits() {
+    require_root!();
+    let d = loaded();
+    let script = "for i in 1 2 3; do echo line$i; sleep 1; done";
+    let id = d.docker_ok(&["run", "-d", IMAGE, "/bin/busybox", "sh", "-c", script]);
+    let id = id.trim().to_string();
+    let started = Instant::now();
+    let out = d.docker(&["logs", "-f", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "line1\nline2\nline3\n"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(inspect(&d, &id, "{{.State.Status}}"), "exited");
+    // `wait --condition` kinds through the API: next-exit on an exited container waits for a
+    // start, an unknown condition is refused.
+    let (status, _) = d.request("POST", &format!("/containers/{id}/wait?condition=bogus"));
+    assert_eq!(status, 400);
+    d.docker_ok(&["rm", &id]);
+    assert_gone(&d, &id);
+}

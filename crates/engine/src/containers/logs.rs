@@ -1,12 +1,19 @@
 //! `docker logs`: the shim's json-file log read back, rotated files first (oldest to newest),
 //! so the lines come out in the order the container wrote them.
 //!
+//! Follow mode keeps reading the live file as it grows (polled every 50 ms) until the
+//! container is no longer running; the shim writes `exit.json` only after the log is drained,
+//! so one more read after seeing the exit gets every line. A rotation is noticed by the live
+//! path naming another inode: the old file is drained, then the new one is followed.
+//!
 //! Why read the files and not ask the shim: the log outlives the shim (an exited container's
 //! shim is gone) and the format is Docker's, one JSON object per line.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -50,44 +57,137 @@ struct Entry {
     time: String,
 }
 
+/// How often follow mode looks for new lines.
+const FOLLOW_POLL: Duration = Duration::from_millis(50);
+
+fn parse_line(line: &[u8], opts: &LogOptions) -> Option<LogLine> {
+    let e = serde_json::from_slice::<Entry>(line).ok()?;
+    let stream = match e.stream.as_str() {
+        "stdout" if opts.stdout => LogStream::Stdout,
+        "stderr" if opts.stderr => LogStream::Stderr,
+        _ => return None,
+    };
+    Some(LogLine {
+        stream,
+        time: e.time,
+        text: e.log,
+    })
+}
+
+/// The live log file being followed, and the bytes of a line not yet complete.
+struct Tail {
+    file: Option<(fs::File, u64)>,
+    partial: Vec<u8>,
+}
+
+impl Tail {
+    fn open(path: &Path) -> Result<Option<(fs::File, u64)>> {
+        match fs::File::open(path) {
+            Ok(f) => {
+                let ino = f
+                    .metadata()
+                    .map_err(|e| EngineError::io("reading", path, e))?
+                    .ino();
+                Ok(Some((f, ino)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(EngineError::io("opening", path, e)),
+        }
+    }
+
+    /// Reads what was appended since the last call, following a rotation.
+    fn read_new(&mut self, path: &Path, opts: &LogOptions, out: &mut Vec<LogLine>) -> Result<()> {
+        loop {
+            let Some((f, ino)) = self.file.as_mut() else {
+                self.file = Self::open(path)?;
+                if self.file.is_none() {
+                    return Ok(());
+                }
+                continue;
+            };
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf)
+                .map_err(|e| EngineError::io("reading", path, e))?;
+            self.partial.extend_from_slice(&buf);
+            while let Some(n) = self.partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.partial.drain(..=n).collect();
+                out.extend(parse_line(&line[..n], opts));
+            }
+            let rotated = fs::metadata(path).is_ok_and(|m| m.ino() != *ino);
+            if !rotated {
+                return Ok(());
+            }
+            // The file we read is now `.1`; what is left of it was just drained.
+            self.partial.clear();
+            self.file = None;
+        }
+    }
+}
+
 impl Engine {
+    /// Follows the container's log: `sink` gets the lines already there (the last
+    /// `opts.tail` of them), then each batch of new ones — possibly empty, about every
+    /// 50 ms, so the caller can notice its client left and answer with an error — until the
+    /// container is no longer running and the log is drained. With `until_started`, a
+    /// created container is waited for (an attach before start) instead of ending at once.
+    /// An error from `sink` ends the follow quietly (the client went away).
+    pub fn follow_container_logs(
+        &self,
+        name_or_id: &str,
+        opts: LogOptions,
+        until_started: bool,
+        mut sink: impl FnMut(&[LogLine]) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let mut rec = self.find_container(name_or_id)?;
+        let live = berth_shim::log::log_path(&self.shim_dir(&rec.id), &rec.id);
+        let mut first = Vec::new();
+        for path in rotated_files(&live).into_iter().rev() {
+            read_whole(&path, &opts, &mut first)?;
+        }
+        let mut tail = Tail {
+            file: None,
+            partial: Vec::new(),
+        };
+        tail.read_new(&live, &opts, &mut first)?;
+        if let Some(n) = opts.tail {
+            let skip = first.len().saturating_sub(n);
+            first.drain(..skip);
+        }
+        if sink(&first).is_err() {
+            return Ok(());
+        }
+        loop {
+            let done = match self.find_container(&rec.id) {
+                Ok(r) => {
+                    rec = r;
+                    match self.container_status(&rec) {
+                        super::ContainerStatus::Running { .. } => false,
+                        super::ContainerStatus::Created => !until_started,
+                        _ => true,
+                    }
+                }
+                Err(EngineError::NoSuchContainer { .. }) => true,
+                Err(e) => return Err(e),
+            };
+            let mut lines = Vec::new();
+            tail.read_new(&live, &opts, &mut lines)?;
+            if sink(&lines).is_err() || done {
+                return Ok(());
+            }
+            std::thread::sleep(FOLLOW_POLL);
+        }
+    }
+
     /// The container's log lines.
     pub fn container_logs(&self, name_or_id: &str, opts: LogOptions) -> Result<Vec<LogLine>> {
         let rec = self.find_container(name_or_id)?;
         let live = berth_shim::log::log_path(&self.shim_dir(&rec.id), &rec.id);
-        let mut files: Vec<PathBuf> = (1..)
-            .map(|n| {
-                let mut p = live.clone().into_os_string();
-                p.push(format!(".{n}"));
-                PathBuf::from(p)
-            })
-            .take_while(|p| p.exists())
-            .collect();
+        let mut files = rotated_files(&live);
         files.reverse();
         files.push(live);
         let mut out = Vec::new();
         for path in files {
-            let f = match fs::File::open(&path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(EngineError::io("opening", &path, e)),
-            };
-            for line in BufReader::new(f).lines() {
-                let line = line.map_err(|e| EngineError::io("reading", &path, e))?;
-                let Ok(e) = serde_json::from_str::<Entry>(&line) else {
-                    continue;
-                };
-                let stream = match e.stream.as_str() {
-                    "stdout" if opts.stdout => LogStream::Stdout,
-                    "stderr" if opts.stderr => LogStream::Stderr,
-                    _ => continue,
-                };
-                out.push(LogLine {
-                    stream,
-                    time: e.time,
-                    text: e.log,
-                });
-            }
+            read_whole(&path, &opts, &mut out)?;
         }
         if let Some(n) = opts.tail {
             let skip = out.len().saturating_sub(n);
@@ -95,4 +195,30 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// `<live>.1`, `<live>.2`, … that exist, newest first.
+fn rotated_files(live: &Path) -> Vec<PathBuf> {
+    (1..)
+        .map(|n| {
+            let mut p = live.to_path_buf().into_os_string();
+            p.push(format!(".{n}"));
+            PathBuf::from(p)
+        })
+        .take_while(|p| p.exists())
+        .collect()
+}
+
+/// Every selected line of one file (none if it is gone).
+fn read_whole(path: &Path, opts: &LogOptions, out: &mut Vec<LogLine>) -> Result<()> {
+    let f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(EngineError::io("opening", path, e)),
+    };
+    for line in BufReader::new(f).split(b'\n') {
+        let line = line.map_err(|e| EngineError::io("reading", path, e))?;
+        out.extend(parse_line(&line, opts));
+    }
+    Ok(())
 }

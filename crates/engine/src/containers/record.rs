@@ -47,6 +47,9 @@ pub struct ContainerRecord {
     pub created: String,
     /// When it was last started; `None` until the first start.
     pub started_at: Option<String>,
+    /// `HostConfig.AutoRemove` (`docker run --rm`): removed once it exits.
+    #[serde(default)]
+    pub auto_remove: bool,
 }
 
 pub use berth_fs::write_atomic;
@@ -159,6 +162,7 @@ mod tests {
     fn record_round_trip() {
         let d = tempfile::tempdir().unwrap();
         let rec = ContainerRecord {
+            auto_remove: false,
             id: "a".repeat(64),
             name: "c1".into(),
             image_id: "sha256:00".into(),
