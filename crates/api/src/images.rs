@@ -158,7 +158,7 @@ pub async fn remove(engine: &Arc<Engine>, name: String, q: &Query) -> Answer {
 }
 
 /// `until=`: a timestamp (RFC 3339 or seconds) or a Go duration (`24h`, `30m`, `10s`).
-fn parse_until(v: &str, now: i64) -> Result<i64, ApiError> {
+pub(crate) fn parse_until(v: &str, now: i64) -> Result<i64, ApiError> {
     if let Some(t) = time::parse_rfc3339(v) {
         return Ok(t);
     }

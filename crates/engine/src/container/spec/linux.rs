@@ -29,7 +29,7 @@ pub const READONLY_PATHS: [&str; 5] = [
 
 /// `linux.resources`: devices (default deny + Docker's defaults, or all when privileged),
 /// memory, cpu, pids.
-pub(super) fn resources(opts: &CreateOptions) -> Value {
+pub(crate) fn resources(opts: &CreateOptions) -> Value {
     let hc = &opts.host_config;
     let devices = if hc.privileged {
         json!([{"allow": true, "access": "rwm"}])
@@ -96,6 +96,9 @@ pub(super) fn resources(opts: &CreateOptions) -> Value {
     if let Some(p) = hc.pids_limit {
         // Docker: 0 and negative mean unlimited, which runc spells -1.
         res["pids"] = json!({"limit": if p <= 0 { -1 } else { p }});
+    }
+    if hc.blkio_weight > 0 {
+        res["blockIO"] = json!({"weight": hc.blkio_weight});
     }
     res
 }
