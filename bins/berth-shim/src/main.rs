@@ -38,24 +38,46 @@ enum Cmd {
         #[arg(long, default_value_t = berth_shim::log::DEFAULT_MAX_FILES)]
         log_max_files: u32,
     },
+    /// Run one process in a running container in the foreground; exits with its status.
+    Exec {
+        /// Container id.
+        #[arg(long)]
+        id: String,
+        /// The runtime's state root.
+        #[arg(long)]
+        runtime_root: PathBuf,
+        /// The OCI `process` object (JSON) to run.
+        #[arg(long)]
+        process: PathBuf,
+        /// Where to write the process's pid.
+        #[arg(long)]
+        pid_file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
-    let Cmd::Start {
-        id,
-        bundle,
-        state_dir,
-        runtime_root,
-        log_max_size,
-        log_max_files,
-    } = Cli::parse().cmd;
-    let code = berth_shim::start(berth_shim::ShimOptions {
-        id,
-        bundle,
-        state_dir,
-        runtime_root,
-        log_max_size,
-        log_max_files,
-    });
+    let code = match Cli::parse().cmd {
+        Cmd::Start {
+            id,
+            bundle,
+            state_dir,
+            runtime_root,
+            log_max_size,
+            log_max_files,
+        } => berth_shim::start(berth_shim::ShimOptions {
+            id,
+            bundle,
+            state_dir,
+            runtime_root,
+            log_max_size,
+            log_max_files,
+        }),
+        Cmd::Exec {
+            id,
+            runtime_root,
+            process,
+            pid_file,
+        } => berth_shim::exec::exec(&runtime_root, &id, &process, &pid_file),
+    };
     ExitCode::from(code.clamp(0, 255) as u8)
 }

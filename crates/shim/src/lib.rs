@@ -18,6 +18,8 @@
 //! Files in the state dir: `shim.pid`, `init.pid`, `shim.sock`, `<id>-json.log[.N]`,
 //! `exit.json`.
 //!
+//! `berth-shim exec` ([`exec`]) runs one `docker exec` process in the foreground.
+//!
 //! Modules: [`client`] (berthd's side: [`ShimClient`], [`spawn`], [`wait_exit`], [`read_exit`]), `daemon`
 //! and `server` (the shim itself, entered through [`start`]), [`log`] (json-file with
 //! rotation), [`exit`] (the exit record), [`time`] (RFC 3339).
@@ -26,6 +28,7 @@
 
 pub mod client;
 mod daemon;
+pub mod exec;
 pub mod exit;
 pub mod log;
 mod server;

@@ -1,0 +1,173 @@
+//! Hijacked connections with the docker CLI: foreground `docker run` and `start -a` (attach),
+//! and `docker exec` (create, start, inspect for the exit code) with env, workdir, user,
+//! stdin, a terminal, detach and Docker's 126/127 codes.
+
+use std::time::{Duration, Instant};
+
+use berth_testutil::require_root;
+
+use crate::daemon::{bench_archive, Daemon};
+
+const IMAGE: &str = "bench/load:latest";
+
+fn loaded() -> Daemon {
+    let d = Daemon::start();
+    let archive = bench_archive(d.dir.path());
+    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
+    d
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn foreground_run_streams_both_streams_and_exits_with_the_code() {
+    require_root!();
+    let d = loaded();
+    let script = "echo out; echo err >&2; sleep 0.2; echo late; exit 7";
+    let out = d.docker(&[
+        "run",
+        "--name",
+        "fg",
+        IMAGE,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(out.status.code(), Some(7), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "out\nlate\n");
+    assert_eq!(text(&out.stderr), "err\n");
+
+    // `start -a` attaches before the start: the second run's output only, and its code.
+    let out = d.docker(&["start", "-a", "fg"]);
+    assert_eq!(out.status.code(), Some(7), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "out\nlate\n");
+
+    // `--rm`: the output, then the container is gone.
+    let out = d.docker(&["run", "--rm", IMAGE, "/bin/busybox", "echo", "hi"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hi\n");
+    assert_eq!(d.docker_ok(&["ps", "-aq"]).lines().count(), 1);
+    d.docker_ok(&["rm", "fg"]);
+}
+
+#[test]
+fn exec_runs_in_the_container_with_dockers_overrides() {
+    require_root!();
+    let d = loaded();
+    let id = d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ex",
+        "-e",
+        "A=1",
+        "-w",
+        "/",
+        IMAGE,
+        "/bin/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let id = id.trim();
+
+    let out = d.docker_ok(&[
+        "exec",
+        "ex",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo $A; pwd; id -u",
+    ]);
+    assert_eq!(out, "1\n/\n0\n");
+    let out = d.docker_ok(&[
+        "exec",
+        "-e",
+        "A=2",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000:1000",
+        "ex",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo $A; pwd; id -u; id -g",
+    ]);
+    assert_eq!(out, "2\n/tmp\n1000\n1000\n");
+
+    // Both streams, and the exit code comes back through exec inspect.
+    let out = d.docker(&[
+        "exec",
+        "ex",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo o; echo e >&2; exit 5",
+    ]);
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        ("o\n".into(), "e\n".into())
+    );
+
+    // stdin, closed by the client's half-close.
+    let input = d.dir.path().join("stdin.txt");
+    std::fs::write(&input, "hello\nworld\n").expect("write stdin");
+    let out = d.docker_with_stdin(
+        &["exec", "-i", "ex", "/bin/busybox", "wc", "-l"],
+        Some(&input),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2");
+
+    // A terminal: the process sees a pty.
+    let out = d.docker_ok(&["exec", "-t", "ex", "/bin/busybox", "tty"]);
+    assert!(out.starts_with("/dev/pts/"), "{out:?}");
+
+    // The exec runs in the container: same pid namespace (its pid 1 is the sleep).
+    let out = d.docker_ok(&["exec", "ex", "/bin/busybox", "cat", "/proc/1/cmdline"]);
+    assert_eq!(out.replace('\0', " ").trim(), "/bin/busybox sleep 1000");
+
+    // Docker's codes: 127 not found, 126 not executable.
+    let out = d.docker(&["exec", "ex", "/nope"]);
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+    let out = d.docker(&["exec", "ex", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
+
+    // Detached: returns at once, the process runs on.
+    d.docker_ok(&[
+        "exec",
+        "-d",
+        "ex",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "sleep 0.3; touch /tmp/done",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d
+        .docker(&["exec", "ex", "/bin/busybox", "test", "-e", "/tmp/done"])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the detached exec never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Not running: refused with Docker's status.
+    d.docker_ok(&["kill", "ex"]);
+    d.docker_ok(&["wait", "ex"]);
+    let out = d.docker(&["exec", "ex", "/bin/busybox", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("is not running"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (status, body) = d.request("GET", "/exec/0123456789/json");
+    assert_eq!(status, 404, "{body}");
+    d.docker_ok(&["rm", id]);
+}
