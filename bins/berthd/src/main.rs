@@ -6,7 +6,7 @@
 //! one is refused) → serve until SIGTERM or SIGINT → remove the sockets and the pidfile.
 
 mod config;
-mod log;
+
 mod server;
 
 use std::path::PathBuf;

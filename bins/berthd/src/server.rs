@@ -16,7 +16,9 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::{parse_host, settings, Listen};
-use crate::{log, Args};
+use berth_engine::log;
+
+use crate::Args;
 
 /// How long in-flight engine work may run on after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -101,6 +103,8 @@ async fn serve(listener: UnixListener, api: Api) {
             });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
+                // attach and exec start hijack the connection (101 Upgrade: tcp).
+                .with_upgrades()
                 .await
             {
                 log::debug(&format!("connection ended: {e}"));
@@ -140,7 +144,13 @@ pub fn run(args: &Args) -> Result<()> {
         },
     })
     .with_context(|| format!("opening the data root {}", s.data_root.display()))?;
-    let api = Api::new(Arc::new(engine));
+    let engine = Arc::new(engine);
+    // Restart policies: watch running containers, start `always` ones (live restore: the
+    // containers kept running while berthd was down; their shims are reattached by id).
+    engine
+        .supervise()
+        .context("starting the restart-policy supervisor")?;
+    let api = Api::new(engine);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

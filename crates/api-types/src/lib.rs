@@ -10,13 +10,16 @@
 #![warn(missing_docs)]
 
 mod container;
+mod exec;
 mod image;
 mod system;
+mod volume;
 
 pub use container::{
     ContainerCreateResponse, ContainerInspect, ContainerState, ContainerSummary,
     ContainerWaitResponse, WaitExitError,
 };
+pub use exec::{ExecCreateRequest, ExecInspect, ExecProcessConfig, ExecStartRequest};
 pub use image::{
     HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImageSummary, ImagesPruneResponse,
     JsonMessage, ProgressDetail,
@@ -24,6 +27,9 @@ pub use image::{
 pub use system::{
     AuthConfig, AuthResponse, ComponentVersion, DiskUsageResponse, ErrorDetail, ErrorResponse,
     Info, Version,
+};
+pub use volume::{
+    Volume, VolumeCreateRequest, VolumeListResponse, VolumeUsageData, VolumesPruneResponse,
 };
 
 /// The API version berthd advertises in `/version` and the `Api-Version` header; clients

@@ -20,11 +20,9 @@ use berth_api_types::{
     ContainerWaitResponse,
 };
 use berth_engine::container::CreateOptions;
-use berth_engine::{
-    time, ContainerStatus, ContainerView, Engine, LogOptions, LogStream, StopOutcome,
-};
+use berth_engine::{time, ContainerStatus, ContainerView, Engine, StopOutcome};
 use bytes::Bytes;
-use http::{header, Response, StatusCode};
+use http::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::body::{full, json, stream_now, Body};
@@ -37,7 +35,7 @@ type Answer = Result<Response<Body>, ApiError>;
 /// Go's zero time, which Docker prints for "never".
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
-fn empty(status: StatusCode) -> Response<Body> {
+pub(crate) fn empty(status: StatusCode) -> Response<Body> {
     let mut r = Response::new(full(""));
     *r.status_mut() = status;
     r
@@ -67,21 +65,17 @@ fn since(t: &str) -> i64 {
 
 /// Docker's `State` word.
 fn state_word(s: &ContainerStatus) -> &'static str {
-    match s {
-        ContainerStatus::Created => "created",
-        ContainerStatus::Running { .. } => "running",
-        ContainerStatus::Exited { .. } => "exited",
-        ContainerStatus::Dead => "dead",
-    }
+    s.docker_state()
 }
 
 /// Docker's `Status` column.
 fn status_line(v: &ContainerView) -> String {
     match &v.status {
         ContainerStatus::Created => "Created".into(),
-        ContainerStatus::Running { .. } => {
+        ContainerStatus::Running { paused, .. } => {
             let started = v.record.started_at.as_deref().unwrap_or("");
-            format!("Up {}", human_duration(since(started)))
+            let p = if *paused { " (Paused)" } else { "" };
+            format!("Up {}{p}", human_duration(since(started)))
         }
         ContainerStatus::Exited { code, finished_at } => {
             format!("Exited ({code}) {} ago", human_duration(since(finished_at)))
@@ -97,7 +91,7 @@ fn command(v: &ContainerView) -> String {
         .join(" ")
 }
 
-fn summary(v: &ContainerView) -> ContainerSummary {
+pub(crate) fn summary(v: &ContainerView) -> ContainerSummary {
     let r = &v.record;
     let mode = match r.options.host_config.network_mode.as_str() {
         "" => "default",
@@ -114,7 +108,7 @@ fn summary(v: &ContainerView) -> ContainerSummary {
         status: status_line(v),
         ports: Vec::new(),
         labels: r.labels.clone(),
-        mounts: Vec::new(),
+        mounts: crate::volumes::mounts_json(&r.mounts),
         host_config: json!({ "NetworkMode": mode }),
         network_settings: json!({ "Networks": {} }),
     }
@@ -123,7 +117,7 @@ fn summary(v: &ContainerView) -> ContainerSummary {
 fn inspect_body(v: &ContainerView) -> ContainerInspect {
     let r = &v.record;
     let (pid, exit_code, finished) = match &v.status {
-        ContainerStatus::Running { pid } => (i64::from(*pid), 0, ZERO_TIME.to_string()),
+        ContainerStatus::Running { pid, .. } => (i64::from(*pid), 0, ZERO_TIME.to_string()),
         ContainerStatus::Exited { code, finished_at } => (0, i64::from(*code), finished_at.clone()),
         ContainerStatus::Dead => (0, -1, ZERO_TIME.to_string()),
         ContainerStatus::Created => (0, 0, ZERO_TIME.to_string()),
@@ -154,7 +148,7 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         state: ContainerState {
             status: state_word(&v.status).into(),
             running: v.status.is_running(),
-            paused: false,
+            paused: v.status.is_paused(),
             restarting: false,
             oom_killed: false,
             dead: v.status == ContainerStatus::Dead,
@@ -166,7 +160,7 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         },
         image: r.image_id.clone(),
         name: format!("/{}", r.name),
-        restart_count: 0,
+        restart_count: i64::from(r.restart_count),
         driver: "overlay".into(),
         platform: "linux".into(),
         host_config: {
@@ -178,7 +172,7 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         },
         config,
         graph_driver: graph,
-        mounts: Vec::new(),
+        mounts: crate::volumes::mounts_json(&r.mounts),
         network_settings: json!({ "Networks": {} }),
     }
 }
@@ -209,14 +203,6 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Bytes) -> Answer {
         warnings: Vec::new(),
     };
     Ok(json(StatusCode::CREATED, &out))
-}
-
-/// `GET /containers/json?all=`.
-pub async fn list(engine: &Arc<Engine>, q: &Query) -> Answer {
-    let all = q.flag("all");
-    let views = blocking(engine, move |e| Ok(e.containers(all)?)).await?;
-    let out: Vec<ContainerSummary> = views.iter().map(summary).collect();
-    Ok(json(StatusCode::OK, &out))
 }
 
 /// `GET /containers/{id}/json`.
@@ -252,7 +238,7 @@ pub async fn stop(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
         })?),
         None => None,
     };
-    let out = blocking(engine, move |e| Ok(e.stop_container(&id, t)?)).await?;
+    let out = blocking(engine, move |e| Ok(e.stop_container(&id, t, None)?)).await?;
     Ok(empty(match out {
         StopOutcome::Done => StatusCode::NO_CONTENT,
         StopOutcome::AlreadyThere => StatusCode::NOT_MODIFIED,
@@ -297,107 +283,12 @@ pub async fn wait(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
 
 /// `DELETE /containers/{id}?force=`.
 pub async fn remove(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
-    let force = q.flag("force");
-    blocking(engine, move |e| Ok(e.remove_container(&id, force)?)).await?;
+    let (force, volumes) = (q.flag("force"), q.flag("v"));
+    blocking(engine, move |e| {
+        Ok(e.remove_container_with(&id, force, volumes)?)
+    })
+    .await?;
     Ok(empty(StatusCode::NO_CONTENT))
-}
-
-/// `GET /containers/{id}/logs?stdout=&stderr=&tail=&timestamps=`.
-pub async fn logs(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
-    let tail = match q.get("tail").filter(|t| !t.is_empty() && *t != "all") {
-        Some(t) => Some(t.parse::<usize>().map_err(|_| {
-            ApiError::BadRequest(format!(
-                "invalid value for tail: {t:?}: give a number or all"
-            ))
-        })?),
-        None => None,
-    };
-    let opts = LogOptions {
-        stdout: q.flag("stdout"),
-        stderr: q.flag("stderr"),
-        tail,
-    };
-    if !opts.stdout && !opts.stderr {
-        return Err(ApiError::BadRequest(
-            "Bad parameters: you must choose at least one stream".into(),
-        ));
-    }
-    let timestamps = q.flag("timestamps");
-    if q.flag("follow") {
-        let rec = blocking(engine, move |e| Ok(e.find_container(&id)?)).await?;
-        let e = engine.clone();
-        let tty = rec.options.tty;
-        return Ok(stream_now(stream_type(tty), move |w| {
-            e.follow_container_logs(&rec.id, opts, false, |lines| {
-                write_frames(w, lines, timestamps, tty)
-            })?;
-            Ok(())
-        }));
-    }
-    let lines = blocking(engine, move |e| Ok(e.container_logs(&id, opts)?)).await?;
-    let mut out = Vec::new();
-    for l in lines {
-        let payload = if timestamps {
-            format!("{} {}", l.time, l.text)
-        } else {
-            l.text
-        };
-        out.extend_from_slice(&frame_header(l.stream, payload.len()));
-        out.extend_from_slice(payload.as_bytes());
-    }
-    let mut r = Response::new(full(out));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/vnd.docker.multiplexed-stream"),
-    );
-    Ok(r)
-}
-
-fn stream_type(tty: bool) -> &'static str {
-    if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    }
-}
-
-/// Writes `lines` as frames (raw bytes for a TTY) and sends them; an empty batch only
-/// checks that the client is still there.
-fn write_frames(
-    w: &mut crate::body::ChanWriter,
-    lines: &[berth_engine::LogLine],
-    timestamps: bool,
-    tty: bool,
-) -> std::io::Result<()> {
-    if lines.is_empty() {
-        return if w.is_closed() {
-            Err(std::io::ErrorKind::BrokenPipe.into())
-        } else {
-            Ok(())
-        };
-    }
-    for l in lines {
-        let payload = if timestamps {
-            format!("{} {}", l.time, l.text)
-        } else {
-            l.text.clone()
-        };
-        if !tty {
-            w.write_all(&frame_header(l.stream, payload.len()))?;
-        }
-        w.write_all(payload.as_bytes())?;
-    }
-    w.flush()
-}
-
-/// The 8-byte header of one multiplexed-stream frame.
-pub fn frame_header(stream: LogStream, len: usize) -> [u8; 8] {
-    let kind = match stream {
-        LogStream::Stdout => 1,
-        LogStream::Stderr => 2,
-    };
-    let n = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
-    [kind, 0, 0, 0, n[0], n[1], n[2], n[3]]
 }
 
 #[cfg(test)]
@@ -405,7 +296,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_and_frames() {
+    fn durations() {
         assert_eq!(human_duration(0), "Less than a second");
         assert_eq!(human_duration(1), "1 second");
         assert_eq!(human_duration(3), "3 seconds");
@@ -414,9 +305,5 @@ mod tests {
         assert_eq!(human_duration(3600), "About an hour");
         assert_eq!(human_duration(5 * 3600), "5 hours");
         assert_eq!(human_duration(3 * 86400), "3 days");
-        assert_eq!(
-            frame_header(LogStream::Stderr, 258),
-            [2, 0, 0, 0, 0, 0, 1, 2]
-        );
     }
 }

@@ -15,12 +15,18 @@
 
 #![warn(missing_docs)]
 
+mod attach;
 pub mod body;
+mod container_ops;
 mod containers;
 pub mod error;
+mod exec;
+pub mod hijack;
 mod images;
+mod logs;
 pub mod route;
 mod system;
+mod volumes;
 
 use std::sync::Arc;
 
@@ -114,7 +120,7 @@ impl Api {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let (version, path) = split_version(parts.uri.path());
         if let Some(v) = version {
             check_version(v)?;
@@ -130,23 +136,21 @@ impl Api {
             (&Method::GET, "/info") => return system::info(e).await,
             (&Method::GET, "/system/df") => return system::df(e).await,
             (&Method::POST, "/auth") => {
-                let bytes = Limited::new(body, MAX_JSON_BODY)
-                    .collect()
-                    .await
-                    .map_err(|err| ApiError::BadRequest(format!("reading the body: {err}")))?
-                    .to_bytes();
+                let bytes = read_json(body).await?;
                 return system::auth(e, bytes).await;
             }
             (&Method::GET, "/images/json") => return images::list(e, &q).await,
+            (&Method::GET, "/volumes") => return volumes::list(e, &q).await,
+            (&Method::POST, "/volumes/create") => {
+                return volumes::create(e, read_json(body).await?).await
+            }
+            (&Method::POST, "/volumes/prune") => return volumes::prune(e, &q).await,
             (&Method::POST, "/containers/create") => {
-                let bytes = Limited::new(body, MAX_JSON_BODY)
-                    .collect()
-                    .await
-                    .map_err(|err| ApiError::BadRequest(format!("reading the body: {err}")))?
-                    .to_bytes();
+                let bytes = read_json(body).await?;
                 return containers::create(e, &q, bytes).await;
             }
-            (&Method::GET, "/containers/json") => return containers::list(e, &q).await,
+            (&Method::GET, "/containers/json") => return container_ops::list(e, &q).await,
+            (&Method::POST, "/containers/prune") => return container_ops::prune(e, &q).await,
             (&Method::POST, "/images/create") => {
                 return images::create(e, &q, &parts.headers, body::reader(body)).await
             }
@@ -158,8 +162,45 @@ impl Api {
             }
             _ => {}
         }
+        // Exec and attach: JSON bodies and hijacked connections (the upgrade is taken from
+        // the request's extensions).
+        if let Some((id, action)) = path
+            .strip_prefix("/containers/")
+            .and_then(|r| r.split_once('/'))
+        {
+            match (m, action) {
+                (&Method::POST, "attach") => {
+                    let up = parts.extensions.remove();
+                    return attach::attach(e, id.to_string(), &q, &parts.headers, up).await;
+                }
+                (&Method::POST, "exec") => {
+                    return exec::create(e, id.to_string(), read_json(body).await?).await
+                }
+                (&Method::POST, "update") => {
+                    return container_ops::update(e, id.to_string(), read_json(body).await?).await
+                }
+                _ => {}
+            }
+        }
+        if let Some(rest) = path.strip_prefix("/exec/") {
+            let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
+            let id = id.to_string();
+            return match (m, action) {
+                (&Method::POST, "start") => {
+                    let up = parts.extensions.remove();
+                    let bytes = read_json(body).await?;
+                    exec::start(e, id, &parts.headers, up, bytes).await
+                }
+                (&Method::GET, "json") => exec::inspect(e, id).await,
+                (&Method::POST, "resize") => exec::resize(e, id).await,
+                _ => Err(ApiError::NoRoute),
+            };
+        }
         if let Some(rest) = path.strip_prefix("/containers/") {
             return container_route(e, m, rest, &q).await;
+        }
+        if let Some(name) = path.strip_prefix("/volumes/") {
+            return volumes::route(e, m, name, &q).await;
         }
         let Some(rest) = path.strip_prefix("/images/").filter(|r| !r.is_empty()) else {
             return Err(ApiError::NoRoute);
@@ -196,6 +237,19 @@ impl Api {
     }
 }
 
+/// A JSON request body, at most [`MAX_JSON_BODY`] bytes.
+async fn read_json<B>(body: B) -> Result<Bytes, ApiError>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    Ok(Limited::new(body, MAX_JSON_BODY)
+        .collect()
+        .await
+        .map_err(|err| ApiError::BadRequest(format!("reading the body: {err}")))?
+        .to_bytes())
+}
+
 /// `/containers/{id}[/{action}]`: container ids and names hold no `/`.
 async fn container_route(
     e: &Arc<Engine>,
@@ -211,11 +265,17 @@ async fn container_route(
     match (m, action) {
         (&Method::DELETE, "") => containers::remove(e, id, q).await,
         (&Method::GET, "json") => containers::inspect(e, id).await,
-        (&Method::GET, "logs") => containers::logs(e, id, q).await,
+        (&Method::GET, "logs") => logs::logs(e, id, q).await,
         (&Method::POST, "start") => containers::start(e, id).await,
         (&Method::POST, "stop") => containers::stop(e, id, q).await,
         (&Method::POST, "kill") => containers::kill(e, id, q).await,
         (&Method::POST, "wait") => containers::wait(e, id, q).await,
+        (&Method::POST, "pause") => container_ops::pause(e, id).await,
+        (&Method::POST, "unpause") => container_ops::unpause(e, id).await,
+        (&Method::POST, "rename") => container_ops::rename(e, id, q).await,
+        (&Method::POST, "restart") => container_ops::restart(e, id, q).await,
+        (&Method::GET, "top") => container_ops::top(e, id, q).await,
+        (&Method::GET, "stats") => container_ops::stats(e, id, q).await,
         _ => Err(ApiError::NoRoute),
     }
 }

@@ -134,7 +134,18 @@ pub async fn info(engine: &Arc<Engine>) -> Answer {
 
 /// `GET /system/df`: images; containers, volumes and build cache are empty for now.
 pub async fn df(engine: &Arc<Engine>) -> Answer {
-    let u = blocking(engine, |e| Ok(e.disk_usage()?)).await?;
+    let (u, vols) = blocking(engine, |e| {
+        let vols: Vec<_> = e
+            .volumes(&Default::default())?
+            .into_iter()
+            .map(|v| {
+                let size = e.volume_size(&v.volume.name);
+                (v, size)
+            })
+            .collect();
+        Ok((e.disk_usage()?, vols))
+    })
+    .await?;
     let images = u
         .images
         .iter()
@@ -151,7 +162,13 @@ pub async fn df(engine: &Arc<Engine>) -> Answer {
         layers_size: u.usage.images_bytes,
         images,
         containers: Vec::new(),
-        volumes: Vec::new(),
+        volumes: vols
+            .iter()
+            .map(|(v, size)| {
+                serde_json::to_value(crate::volumes::volume_body(v, Some(*size)))
+                    .unwrap_or_default()
+            })
+            .collect(),
         build_cache: Vec::new(),
     };
     Ok(json(StatusCode::OK, &out))

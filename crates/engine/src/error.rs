@@ -23,6 +23,12 @@ pub enum EngineError {
         /// The name or id as given.
         name: String,
     },
+    /// No exec instance has this id.
+    #[error("No such exec instance: {id}")]
+    NoSuchExec {
+        /// The id as given.
+        id: String,
+    },
     /// A name is taken (Docker's words, with the fix).
     #[error("{0}")]
     Conflict(String),
@@ -51,6 +57,9 @@ pub enum EngineError {
     /// The image store failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A volume operation failed.
+    #[error(transparent)]
+    Volume(#[from] berth_volume::VolumeError),
     /// The registry client failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -62,13 +71,14 @@ impl EngineError {
         match self {
             Self::NoSuchImage { .. } => ErrorKind::NotFound,
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            Self::NoSuchContainer { .. } => ErrorKind::NotFound,
+            Self::NoSuchContainer { .. } | Self::NoSuchExec { .. } => ErrorKind::NotFound,
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
             Self::Spec(e) => e.kind(),
             Self::Io { .. } | Self::Shim(_) | Self::Internal(_) => ErrorKind::Internal,
             Self::Image(e) => e.kind(),
             Self::Registry(e) => e.kind(),
+            Self::Volume(e) => e.kind(),
         }
     }
 

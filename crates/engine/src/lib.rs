@@ -18,8 +18,10 @@ pub mod container;
 pub mod containers;
 mod error;
 mod images;
+pub mod log;
 mod registry;
 mod system;
+mod volumes;
 
 use std::path::PathBuf;
 
@@ -27,13 +29,17 @@ pub use berth_image::{
     time, Digest, Image, LabelFilter, LoadReport, PruneOptions, PruneReport, RemoveEvent,
 };
 pub use berth_registry::{Credential, ProgressEvent};
+pub use berth_volume::{CreateRequest as VolumeCreateRequest, Volume, VolumeError};
+pub use containers::{ContainerFilters, ContainerPruneReport, StatsSample, TopView, UpdateOptions};
 pub use containers::{
-    ContainerRecord, ContainerStatus, ContainerView, LogLine, LogOptions, LogStream, StopOutcome,
+    ContainerRecord, ContainerStatus, ContainerView, ExecConfig, ExecIo, ExecState, ExecView,
+    LogLine, LogOptions, LogStream, StopOutcome,
 };
 pub use error::EngineError;
 pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
 pub use registry::PullRequest;
 pub use system::{HostInfo, UsageView};
+pub use volumes::{MountPoint, VolumeFilters, VolumePruneOptions, VolumePruneReport, VolumeView};
 
 use berth_image::ImageStore;
 use berth_registry::{ClientConfig, RegistryClient};
@@ -86,8 +92,14 @@ pub struct Engine {
     config: EngineConfig,
     store: ImageStore,
     registry: RegistryClient,
+    /// The volumes, `<data-root>/volumes`.
+    volumes: berth_volume::VolumeStore,
     /// Held by container create and remove: the name table is the records on disk.
     containers_lock: std::sync::Mutex<()>,
+    /// `docker exec` instances (in memory, as Docker keeps them).
+    execs: containers::ExecTable,
+    /// Restart policies' waiters and backoff (active once [`Engine::supervise`] ran).
+    supervisor: containers::Supervisor,
 }
 
 impl Engine {
@@ -105,11 +117,15 @@ impl Engine {
             user_agent: config.user_agent.clone(),
             ..ClientConfig::default()
         })?;
+        let volumes = berth_volume::VolumeStore::open(config.data_root.join("volumes"))?;
         Ok(Engine {
             config,
             store,
             registry,
+            volumes,
             containers_lock: std::sync::Mutex::new(()),
+            execs: Default::default(),
+            supervisor: Default::default(),
         })
     }
 

@@ -1,5 +1,7 @@
-//! Daemon logs on stderr in dockerd's logfmt style:
+//! The daemon's log on stderr in dockerd's logfmt style:
 //! `time="2026-01-01T00:00:00Z" level=info msg="API listen on /run/berth/berth.sock"`.
+//! In the engine so that work no request waits for (restart policies, health checks) can
+//! report too; berthd sets the level.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -8,9 +10,13 @@ static LEVEL: AtomicU8 = AtomicU8::new(1);
 /// Severity, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// Every request.
     Debug = 0,
+    /// Start, stop, listening.
     Info = 1,
+    /// Failures no client saw.
     Warn = 2,
+    /// Failed requests.
     Error = 3,
 }
 
@@ -46,16 +52,23 @@ pub fn log(level: Level, msg: &str) {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
     eprintln!(
         "time=\"{}\" level={} msg={:?}",
-        berth_engine::time::format_rfc3339(now),
+        crate::time::format_rfc3339(now),
         level.name(),
         msg
     );
 }
 
+/// An informational line.
 pub fn info(msg: &str) {
     log(Level::Info, msg);
 }
 
+/// A debug line.
 pub fn debug(msg: &str) {
     log(Level::Debug, msg);
+}
+
+/// A warning: something failed that no client is waiting for (a restart by policy).
+pub fn warn(msg: &str) {
+    log(Level::Warn, msg);
 }

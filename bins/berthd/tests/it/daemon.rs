@@ -50,40 +50,64 @@ impl Daemon {
         let pidfile = dir.path().join("run/berthd.pid");
         let config = dir.path().join("daemon.json");
         std::fs::write(&config, r#"{"log-level":"debug"}"#).expect("write daemon.json");
-        let log = std::fs::File::create(dir.path().join("berthd.log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_berthd"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .arg("--data-root")
-            .arg(dir.path().join("data"))
-            .arg("--exec-root")
-            .arg(dir.path().join("run"))
-            .arg("--pidfile")
-            .arg(&pidfile)
-            .arg("--config-file")
-            .arg(&config)
-            .arg("--shim-binary")
-            .arg(shim_binary())
-            .stdin(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("berthd starts");
+        let child = Self::spawn(dir.path(), &sock, &pidfile);
         let d = Daemon {
             child,
             dir,
             sock,
             pidfile,
         };
+        d.await_socket();
+        d
+    }
+
+    fn spawn(dir: &Path, sock: &Path, pidfile: &Path) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("berthd.log"))
+            .expect("log file");
+        Command::new(env!("CARGO_BIN_EXE_berthd"))
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("run"))
+            .arg("--pidfile")
+            .arg(pidfile)
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"))
+            .arg("--shim-binary")
+            .arg(shim_binary())
+            .stdin(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("berthd starts")
+    }
+
+    fn await_socket(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(&d.sock).is_err() {
+        while UnixStream::connect(&self.sock).is_err() {
             assert!(
                 Instant::now() < deadline,
                 "berthd did not listen; log:\n{}",
-                d.log()
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        d
+    }
+
+    /// `kill -9` berthd (nothing of it runs afterwards).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts berthd again on the same roots (after [`Daemon::kill9`] or [`Daemon::stop`]).
+    pub fn restart(&mut self) {
+        self.child = Self::spawn(self.dir.path(), &self.sock, &self.pidfile);
+        self.await_socket();
     }
 
     pub fn log(&self) -> String {
@@ -133,10 +157,23 @@ impl Daemon {
 
     /// A raw HTTP/1.1 request; returns the status and the body.
     pub fn request(&self, method: &str, path: &str) -> (u16, String) {
+        self.request_with_body(method, path, "")
+    }
+
+    /// A raw HTTP/1.1 request with a JSON body; returns the status and the body.
+    pub fn request_with_body(&self, method: &str, path: &str, body: &str) -> (u16, String) {
         let mut s = UnixStream::connect(&self.sock).expect("connect");
+        let head = if body.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            )
+        };
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n{head}\r\n{body}"
         )
         .expect("send");
         let mut text = String::new();

@@ -2,7 +2,14 @@
 //! the client: each test starts its own daemon on a temporary socket and data root.
 
 mod containers;
+mod crash;
 mod daemon;
+mod dockerpy;
 mod errors;
+mod exec;
 mod images;
+mod logging;
+mod ops;
 mod registry;
+mod restart;
+mod volumes;

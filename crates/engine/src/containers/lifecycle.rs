@@ -1,4 +1,4 @@
-//! The verbs that change a container: create, start, wait, kill, stop, remove.
+//! The verbs that change a container: create, start, kill, stop, remove (waits: `wait`).
 //!
 //! Why a lock only around create and remove: the name table is the set of records on disk,
 //! so two creates must not both find a name free, and a remove must not race a create of
@@ -26,20 +26,6 @@ use crate::{Engine, EngineError, Result};
 /// says (Docker's default).
 const DEFAULT_STOP_TIMEOUT: i64 = 10;
 
-/// How often the waits poll the record and status.
-const WAIT_POLL: Duration = Duration::from_millis(50);
-
-/// Docker's wait conditions (`POST /containers/{id}/wait?condition=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WaitCondition {
-    /// Return as soon as it is not running (a created container returns at once).
-    NotRunning,
-    /// Wait for the next exit: a created container must first be started.
-    NextExit,
-    /// Wait until the container is removed; returns the last exit code seen.
-    Removed,
-}
-
 /// What `stop` (and `start`) found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopOutcome {
@@ -63,12 +49,18 @@ impl Engine {
     pub fn create_container(
         &self,
         name: Option<&str>,
-        opts: CreateOptions,
+        mut opts: CreateOptions,
     ) -> Result<ContainerRecord> {
         if opts.image.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "no image given: name the image to create the container from".into(),
             ));
+        }
+        let policy = &opts.host_config.restart_policy;
+        super::restart::validate(&policy.name, policy.maximum_retry_count, false)?;
+        if opts.host_config.log_config.driver.is_empty() {
+            // Inspect shows the driver in use, as Docker's does.
+            opts.host_config.log_config.driver = crate::container::options::JSON_FILE.into();
         }
         let image_id = self
             .store
@@ -104,10 +96,18 @@ impl Engine {
                 .find(|n| existing.iter().all(|r| &r.name != n))
                 .unwrap_or_else(|| id[..12].to_string()),
         };
+        let image_volumes: Vec<String> = image
+            .config
+            .config
+            .as_ref()
+            .and_then(|c| c.volumes.as_ref())
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        let (mounts, spec_opts, anonymous) = self.resolve_mounts(&opts, &image_volumes)?;
         let dir = self.container_dir(&id);
         let bundle = dir.join("bundle");
-        fs::create_dir_all(&bundle).map_err(|e| EngineError::io("creating", &bundle, e))?;
         let made = (|| {
+            fs::create_dir_all(&bundle).map_err(|e| EngineError::io("creating", &bundle, e))?;
             self.store.create_rootfs(&id, &image_id)?;
             let merged = self.store.mount_rootfs(&id)?;
             let ctx = SpecContext {
@@ -124,7 +124,7 @@ impl Engine {
             };
             // The user database is read from the mounted rootfs; the mount is made again at
             // start, so nothing stays mounted for a container that never runs.
-            let spec = build(&image.config, &opts, &ctx);
+            let spec = build(&image.config, &spec_opts, &ctx);
             self.store.unmount_rootfs(&id)?;
             let spec = spec?;
             let data = serde_json::to_vec_pretty(&spec)
@@ -156,6 +156,9 @@ impl Engine {
                 created: berth_shim::time::now(),
                 started_at: None,
                 auto_remove: false,
+                mounts: mounts.clone(),
+                restart_count: 0,
+                manually_stopped: false,
             };
             record::save(&dir, &rec)
                 .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
@@ -164,12 +167,25 @@ impl Engine {
         if made.is_err() {
             let _ = self.store.remove_rootfs(&id);
             let _ = fs::remove_dir_all(&dir);
+            for n in &anonymous {
+                let _ = self.volumes.remove(n);
+            }
         }
         made
     }
 
     /// Starts a created or exited container under a new shim.
     pub fn start_container(&self, name_or_id: &str) -> Result<StopOutcome> {
+        self.start_container_as(name_or_id, false)
+    }
+
+    /// Starts a container for the user (clearing a manual stop and the restart count, as
+    /// Docker does) or for its restart policy (`by_policy`); the supervisor watches it.
+    pub(crate) fn start_container_as(
+        &self,
+        name_or_id: &str,
+        by_policy: bool,
+    ) -> Result<StopOutcome> {
         let rec = self.find_container(name_or_id)?;
         if self.container_status(&rec).is_running() {
             return Ok(StopOutcome::AlreadyThere);
@@ -177,16 +193,26 @@ impl Engine {
         let id = rec.id.clone();
         // A previous run's overlay is still mounted; mount afresh.
         self.store.unmount_rootfs(&id)?;
-        self.store.mount_rootfs(&id)?;
+        let merged = self.store.mount_rootfs(&id)?;
+        if let Err(e) = self.prepare_volumes(&rec, &merged) {
+            let _ = self.store.unmount_rootfs(&id);
+            return Err(e);
+        }
         let dir = self.container_dir(&id);
         let (shim_dir, runtime_root) = (self.shim_dir(&id), self.runtime_root());
         for d in [&shim_dir, &runtime_root] {
             fs::create_dir_all(d).map_err(|e| EngineError::io("creating", d, e))?;
         }
+        let limits = crate::container::options::log_limits(&rec.options.host_config.log_config)
+            .map_err(crate::container::SpecError::from)?;
+        // The previous run's exit must not be read as this run's.
+        let _ = fs::remove_file(shim_dir.join(berth_shim::exit::EXIT_FILE));
         // Recorded first: a crash after the spawn must not leave a running container that
         // reads as "created".
         let started = ContainerRecord {
             started_at: Some(berth_shim::time::now()),
+            manually_stopped: false,
+            restart_count: if by_policy { rec.restart_count } else { 0 },
             ..rec.clone()
         };
         record::save(&dir, &started)
@@ -198,8 +224,8 @@ impl Engine {
                 bundle: &dir.join("bundle"),
                 state_dir: &shim_dir,
                 runtime_root: &runtime_root,
-                log_max_size: None,
-                log_max_files: None,
+                log_max_size: limits.max_size,
+                log_max_files: limits.max_files,
             },
         );
         if let Err(e) = spawned {
@@ -210,104 +236,24 @@ impl Engine {
                 self.config.shim_binary.display()
             )));
         }
-        Ok(StopOutcome::Done)
-    }
-
-    /// Blocks until the container is not running; returns its exit code (0 for a container
-    /// never started, as Docker's `not-running` condition does).
-    pub fn wait_container(&self, name_or_id: &str) -> Result<i64> {
-        self.wait_until(name_or_id, WaitCondition::NotRunning)
-    }
-
-    /// Blocks until Docker's `condition` holds (`not-running`, the default when empty;
-    /// `next-exit`: a created container must be started first; `removed`); returns the exit
-    /// code of the run it saw end (0 when none did, -1 for a dead container).
-    pub fn wait_container_for(&self, name_or_id: &str, condition: &str) -> Result<i64> {
-        let c = match condition {
-            "" | "not-running" => WaitCondition::NotRunning,
-            "next-exit" => WaitCondition::NextExit,
-            "removed" => WaitCondition::Removed,
-            other => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "invalid condition: {other:?}: use not-running, next-exit or removed"
-                )))
-            }
-        };
-        self.wait_until(name_or_id, c)
-    }
-
-    fn wait_until(&self, name_or_id: &str, condition: WaitCondition) -> Result<i64> {
-        let rec = self.find_container(name_or_id)?;
-        let id = rec.id.clone();
-        let first_start = rec.started_at.clone();
-        let mut saw_running = false;
-        let mut code: Option<i64> = None;
-        let mut rec = rec;
-        loop {
-            let status = self.container_status(&rec);
-            match status {
-                ContainerStatus::Running { .. } => {
-                    saw_running = true;
-                    match berth_shim::wait_exit(self.shim_dir(&id)) {
-                        Ok(e) if condition != WaitCondition::Removed => {
-                            return Ok(e.exit_code.into())
-                        }
-                        Ok(e) => code = Some(e.exit_code.into()),
-                        // The shim went between the two looks: read the status again.
-                        Err(_) => std::thread::sleep(WAIT_POLL),
-                    }
-                }
-                ContainerStatus::Exited { code: c, .. } => {
-                    let ended_now = saw_running || rec.started_at != first_start;
-                    match condition {
-                        WaitCondition::NotRunning => return Ok(c.into()),
-                        WaitCondition::NextExit if ended_now => return Ok(c.into()),
-                        WaitCondition::NextExit => {}
-                        WaitCondition::Removed => code = Some(c.into()),
-                    }
-                }
-                ContainerStatus::Dead => match condition {
-                    WaitCondition::Removed => code = Some(-1),
-                    _ => return Ok(-1),
-                },
-                ContainerStatus::Created if condition == WaitCondition::NotRunning => return Ok(0),
-                ContainerStatus::Created => {}
-            }
-            if !matches!(status, ContainerStatus::Running { .. }) {
-                std::thread::sleep(WAIT_POLL);
-            }
-            rec = match self.find_container(&id) {
-                Ok(r) => r,
-                Err(EngineError::NoSuchContainer { .. }) => return Ok(code.unwrap_or(0)),
-                Err(e) => return Err(e),
-            };
+        if super::restart::Policy::of(&started) != super::restart::Policy::No {
+            self.watch(&id);
         }
+        Ok(StopOutcome::Done)
     }
 
     /// Marks a container to be removed once it exits (`HostConfig.AutoRemove`); the caller
     /// that starts it runs [`Engine::auto_remove_after_exit`].
     pub fn set_auto_remove(&self, name_or_id: &str, on: bool) -> Result<()> {
         let rec = self.find_container(name_or_id)?;
+        let policy = &rec.options.host_config.restart_policy;
+        super::restart::validate(&policy.name, policy.maximum_retry_count, on)?;
         let dir = self.container_dir(&rec.id);
         let rec = ContainerRecord {
             auto_remove: on,
             ..rec
         };
         record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))
-    }
-
-    /// For an `AutoRemove` container: blocks until it is no longer running, then removes it.
-    /// Does nothing for others. Meant for a thread of its own, right after `start`.
-    pub fn auto_remove_after_exit(&self, name_or_id: &str) -> Result<()> {
-        let rec = self.find_container(name_or_id)?;
-        if !rec.auto_remove {
-            return Ok(());
-        }
-        self.wait_until(&rec.id, WaitCondition::NotRunning)?;
-        match self.remove_container(&rec.id, false) {
-            Err(EngineError::NoSuchContainer { .. }) => Ok(()),
-            other => other,
-        }
     }
 
     /// Sends `signal` (name or number; `None` = SIGKILL) to a running container.
@@ -317,6 +263,9 @@ impl Engine {
             None => Signal::SIGKILL as i32,
         };
         let rec = self.find_container(name_or_id)?;
+        if self.container_status(&rec).is_running() {
+            self.mark_manually_stopped(&rec, true)?;
+        }
         self.signal(&rec, sig)
     }
 
@@ -334,19 +283,31 @@ impl Engine {
         client
             .kill(sig)
             .map_err(|e| EngineError::Shim(format!("signalling container {}: {e}", rec.id)))
+            .map(|()| self.thaw_if_ending(rec, sig))
     }
 
-    /// Sends the stop signal, then SIGKILL after `timeout` seconds (`None`: the container's
-    /// `StopTimeout`, then 10; negative: wait for ever).
-    pub fn stop_container(&self, name_or_id: &str, timeout: Option<i64>) -> Result<StopOutcome> {
+    /// Sends the stop signal (`signal`, else the container's), then SIGKILL after `timeout`
+    /// seconds (`None`: the container's `StopTimeout`, then 10; negative: wait for ever). A
+    /// stopped container is not restarted by its policy.
+    pub fn stop_container(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<StopOutcome> {
         let rec = self.find_container(name_or_id)?;
-        if !self.container_status(&rec).is_running() {
+        // First, so that a restart by policy that is pending or under way is called off.
+        self.mark_manually_stopped(&rec, true)?;
+        if !self.settled_status(&rec).is_running() {
             return Ok(StopOutcome::AlreadyThere);
         }
         let t = timeout
             .or(rec.options.stop_timeout)
             .unwrap_or(DEFAULT_STOP_TIMEOUT);
-        let sig = parse_signal(&rec.stop_signal).unwrap_or(Signal::SIGTERM as i32);
+        let sig = match signal.filter(|s| !s.is_empty()) {
+            Some(s) => parse_signal(s).ok_or_else(|| bad_signal(s))?,
+            None => parse_signal(&rec.stop_signal).unwrap_or(Signal::SIGTERM as i32),
+        };
         let _ = self.signal(&rec, sig);
         let shim_dir = self.shim_dir(&rec.id);
         if t >= 0 {
@@ -367,6 +328,17 @@ impl Engine {
     /// Removes a container: its rootfs, bundle, record and shim state. A running one is
     /// refused unless `force`, which kills it first.
     pub fn remove_container(&self, name_or_id: &str, force: bool) -> Result<()> {
+        self.remove_container_with(name_or_id, force, false)
+    }
+
+    /// [`Engine::remove_container`], and with `volumes` (`rm -v`, `--rm`) its anonymous
+    /// volumes no other container uses (named volumes stay).
+    pub fn remove_container_with(
+        &self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<()> {
         let _guard = self
             .containers_lock
             .lock()
@@ -381,6 +353,13 @@ impl Engine {
                      attempting removal or force remove"
                 )));
             }
+            // Not to be restarted by its policy while it is being removed (the lock is
+            // held: the record is written directly).
+            let stopped = ContainerRecord {
+                manually_stopped: true,
+                ..rec.clone()
+            };
+            let _ = record::save(&self.container_dir(&id), &stopped);
             let _ = self.signal(&rec, Signal::SIGKILL as i32);
             berth_shim::wait_exit(self.shim_dir(&id))
                 .map_err(|e| EngineError::Shim(format!("waiting for container {id}: {e}")))?;
@@ -396,6 +375,9 @@ impl Engine {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(EngineError::io("removing", &d, e)),
             }
+        }
+        if volumes {
+            self.remove_anonymous_volumes(&rec);
         }
         Ok(())
     }

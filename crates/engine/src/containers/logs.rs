@@ -129,7 +129,8 @@ impl Engine {
     /// `opts.tail` of them), then each batch of new ones — possibly empty, about every
     /// 50 ms, so the caller can notice its client left and answer with an error — until the
     /// container is no longer running and the log is drained. With `until_started`, a
-    /// created container is waited for (an attach before start) instead of ending at once.
+    /// container that is not running is waited for until it is started again (an attach
+    /// before `start`, as `docker run` and `docker start -a` do) instead of ending at once.
     /// An error from `sink` ends the follow quietly (the client went away).
     pub fn follow_container_logs(
         &self,
@@ -139,6 +140,8 @@ impl Engine {
         mut sink: impl FnMut(&[LogLine]) -> std::io::Result<()>,
     ) -> Result<()> {
         let mut rec = self.find_container(name_or_id)?;
+        let attached_at = rec.started_at.clone();
+        let mut dead_since = std::time::Instant::now();
         let live = berth_shim::log::log_path(&self.shim_dir(&rec.id), &rec.id);
         let mut first = Vec::new();
         for path in rotated_files(&live).into_iter().rev() {
@@ -160,10 +163,19 @@ impl Engine {
             let done = match self.find_container(&rec.id) {
                 Ok(r) => {
                     rec = r;
-                    match self.container_status(&rec) {
+                    let restarted = rec.started_at != attached_at;
+                    let status = self.container_status(&rec);
+                    if status != super::ContainerStatus::Dead {
+                        dead_since = std::time::Instant::now();
+                    }
+                    match status {
                         super::ContainerStatus::Running { .. } => false,
-                        super::ContainerStatus::Created => !until_started,
-                        _ => true,
+                        // Between the start's record and its shim's first answer the
+                        // container reads as dead: give the spawn time before ending.
+                        super::ContainerStatus::Dead if until_started && restarted => {
+                            dead_since.elapsed() > super::START_GRACE
+                        }
+                        _ => !until_started || restarted,
                     }
                 }
                 Err(EngineError::NoSuchContainer { .. }) => true,

@@ -1,4 +1,4 @@
-//! Containers' lifecycle: create, start, wait, kill, stop, remove, list, inspect, logs.
+//! Containers' lifecycle: create, start, wait, kill, stop, remove, list, inspect, logs, exec.
 //!
 //! Why this shape (DESIGN.md's process model): berthd never clones a container itself. `start`
 //! spawns a `berth-shim` per container, which creates and starts it through the runtime, owns
@@ -16,9 +16,15 @@
 //! The status is one enum, [`ContainerStatus`]; Docker's words and booleans are made from it
 //! at the API edge. Lookups follow Docker's order: full id, then name, then unique id prefix.
 
+mod exec;
+mod filters;
 mod lifecycle;
 mod logs;
+mod ops;
 pub mod record;
+mod resources;
+mod restart;
+mod wait;
 
 use std::fs;
 use std::path::PathBuf;
@@ -26,11 +32,22 @@ use std::path::PathBuf;
 use berth_image::ContainerRootfs;
 use berth_shim::ShimClient;
 
+pub(crate) use exec::ExecTable;
+pub use exec::{ExecConfig, ExecIo, ExecState, ExecView};
+pub use filters::{ContainerFilters, ContainerPruneReport};
 pub use lifecycle::StopOutcome;
 pub use logs::{LogLine, LogOptions, LogStream};
+pub use ops::TopView;
 pub use record::ContainerRecord;
+pub use resources::{StatsSample, UpdateOptions};
+pub use restart::Policy as RestartPolicyKind;
+pub(crate) use restart::Supervisor;
 
 use crate::{Engine, EngineError, Result};
+
+/// How long a container may read as [`ContainerStatus::Dead`] right after its start was
+/// recorded (the shim is being spawned) before waiters and followers believe it.
+pub(crate) const START_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Where a container is in its life, derived from its shim and exit record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +58,8 @@ pub enum ContainerStatus {
     Running {
         /// The init's pid on the host.
         pid: i32,
+        /// Its cgroup is frozen (`docker pause`), as the runtime sees it now.
+        paused: bool,
     },
     /// The init exited and the shim recorded it.
     Exited {
@@ -152,9 +171,25 @@ impl Engine {
             return s;
         }
         match ShimClient::connect(&dir).and_then(|c| c.state()) {
-            Ok(st) => ContainerStatus::Running { pid: st.pid },
+            Ok(st) => ContainerStatus::Running {
+                pid: st.pid,
+                paused: self.frozen(&rec.id),
+            },
             // The shim may have recorded the exit and gone between the two looks.
             Err(_) => exited().unwrap_or(ContainerStatus::Dead),
+        }
+    }
+
+    /// The status of `rec`, waiting out a start under way (which reads as
+    /// [`ContainerStatus::Dead`] for up to [`START_GRACE`]).
+    pub(crate) fn settled_status(&self, rec: &ContainerRecord) -> ContainerStatus {
+        let deadline = std::time::Instant::now() + START_GRACE;
+        loop {
+            let s = self.container_status(rec);
+            if s != ContainerStatus::Dead || std::time::Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 

@@ -50,6 +50,15 @@ pub struct ContainerRecord {
     /// `HostConfig.AutoRemove` (`docker run --rm`): removed once it exits.
     #[serde(default)]
     pub auto_remove: bool,
+    /// The resolved volumes and binds (inspect's `Mounts`); what marks a volume in use.
+    #[serde(default)]
+    pub mounts: Vec<crate::MountPoint>,
+    /// Restarts by policy since the user's last start (inspect's `RestartCount`).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// The user stopped or killed it: no restart by policy until the user starts it again.
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 pub use berth_fs::write_atomic;
@@ -175,6 +184,9 @@ mod tests {
             stop_signal: "SIGTERM".into(),
             created: "2024-01-01T00:00:00Z".into(),
             started_at: None,
+            mounts: Vec::new(),
+            restart_count: 2,
+            manually_stopped: true,
         };
         save(d.path(), &rec).unwrap();
         assert_eq!(load(d.path()).unwrap(), rec);

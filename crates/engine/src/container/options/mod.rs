@@ -20,12 +20,14 @@ use berth_image::HealthConfig;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod binds;
+mod logging;
 mod network;
 mod resources;
 mod security;
 
 pub(crate) use binds::{check_destination, tmpfs_size};
 pub use binds::{parse_bind, BindMount};
+pub use logging::{log_limits, LogConfig, LogLimits, JSON_FILE};
 pub use network::{network_kind, parse_extra_hosts, NetworkKind};
 pub use resources::{validate_resources, CPU_PERIOD, DEFAULT_SHM_SIZE, MIN_MEMORY};
 pub use security::{
@@ -82,6 +84,9 @@ pub enum OptionsError {
     /// An `ExtraHosts` entry is malformed.
     #[error("bad format for add-host: {0:?}: expected host:ip (or host=ip)")]
     ExtraHost(String),
+    /// `LogConfig` names another driver or an option it cannot take.
+    #[error("{0}")]
+    LogConfig(String),
     /// `NetworkMode` names a mode berth does not implement.
     #[error("network mode {0:?} is not supported: use default, bridge, none or host")]
     NetworkMode(String),
@@ -159,6 +164,9 @@ pub struct CreateOptions {
     /// Docker's `HostConfig`.
     #[serde(deserialize_with = "null_default")]
     pub host_config: HostConfig,
+    /// Destinations that get an anonymous volume (`docker run -v /data`): `{"/data": {}}`.
+    #[serde(deserialize_with = "null_default")]
+    pub volumes: BTreeMap<String, serde_json::Value>,
 }
 
 /// The subset of Docker's `HostConfig` berth accepts.
@@ -231,6 +239,25 @@ pub struct HostConfig {
     /// `default`, `bridge`, `none`, `host`.
     #[serde(deserialize_with = "null_default")]
     pub network_mode: String,
+    /// Block I/O weight, 10 to 1000; 0 leaves the kernel's default.
+    pub blkio_weight: u16,
+    /// The log driver and its options (`--log-driver`, `--log-opt`).
+    #[serde(deserialize_with = "null_default")]
+    pub log_config: LogConfig,
+    /// What to do when the container exits (kept and shown; not acted on yet).
+    #[serde(deserialize_with = "null_default")]
+    pub restart_policy: RestartPolicy,
+}
+
+/// Docker's `RestartPolicy`: `no`, `always`, `unless-stopped`, `on-failure`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicy {
+    /// The policy's name; empty means `no`.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// For `on-failure`: how many restarts at most (0: no limit).
+    pub maximum_retry_count: i64,
 }
 
 /// One `--mount`, Docker's `mount.Mount`.
@@ -252,6 +279,33 @@ pub struct MountSpec {
     pub bind_options: Option<BindOptions>,
     /// tmpfs options.
     pub tmpfs_options: Option<TmpfsOptions>,
+    /// Volume options (type `volume`).
+    pub volume_options: Option<VolumeOptions>,
+}
+
+/// Docker's `mount.VolumeOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VolumeOptions {
+    /// Do not copy the image's content into a new volume.
+    pub no_copy: bool,
+    /// Labels for a volume created by this mount.
+    #[serde(deserialize_with = "null_default")]
+    pub labels: BTreeMap<String, String>,
+    /// The driver and its options for a volume created by this mount.
+    pub driver_config: Option<DriverConfig>,
+}
+
+/// Docker's `mount.Driver`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DriverConfig {
+    /// The driver (`local`).
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// Its options.
+    #[serde(deserialize_with = "null_default")]
+    pub options: BTreeMap<String, String>,
 }
 
 /// Docker's `mount.BindOptions` (the part berth uses).

@@ -27,8 +27,8 @@ use berth_types::ErrorKind;
 use serde_json::{json, Value};
 
 use super::options::{
-    capabilities, network_kind, parse_security_opts, rlimit, validate_resources, validate_sysctl,
-    CreateOptions, NetworkKind, OptionsError, SeccompChoice,
+    capabilities, log_limits, network_kind, parse_security_opts, rlimit, validate_resources,
+    validate_sysctl, CreateOptions, NetworkKind, OptionsError, SeccompChoice,
 };
 
 mod linux;
@@ -39,6 +39,7 @@ pub use linux::{MASKED_PATHS, READONLY_PATHS};
 pub use process::{resolve_user, ResolvedUser, DEFAULT_PATH};
 
 use linux::resources;
+pub(crate) use linux::resources as resources_json;
 use mounts::mounts;
 use process::{command, environment};
 
@@ -129,6 +130,7 @@ pub fn build(
     let empty = Default::default();
     let ic = image.config.as_ref().unwrap_or(&empty);
     validate_resources(hc)?;
+    log_limits(&hc.log_config)?;
     let net = network_kind(&hc.network_mode)?;
     let security = parse_security_opts(&hc.security_opt)?;
 

@@ -1,0 +1,253 @@
+//! Restart policies: `--restart no|always|unless-stopped|on-failure[:N]`, with Docker's rules.
+//!
+//! - `always` and `unless-stopped` restart whatever the exit code; `on-failure` only after a
+//!   non-zero code, at most N times (0: no limit).
+//! - A container stopped or killed by the user (`docker stop`/`kill`) is not restarted; a
+//!   user's `start` clears that and resets the restart count.
+//! - Growing backoff: 100 ms before the first restart, doubled for each next one, reset
+//!   once a run lasted 10 s, at most 1 min (Docker's restart manager).
+//! - When berthd starts, `always` containers and `unless-stopped` ones the user did not stop
+//!   are started if they are not running.
+//!
+//! Why a waiter thread per watched container: the shim's `wait` blocks until the exit is
+//! recorded, so a restart follows the exit within the backoff, with no polling; the threads
+//! hold only a weak reference to the engine. The supervisor exists only where
+//! [`Engine::supervise`] was called (berthd); the in-process CLI restarts nothing.
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex, Weak};
+use std::time::Duration;
+
+use super::record::{self, ContainerRecord};
+use super::ContainerStatus;
+use crate::{Engine, EngineError, Result};
+
+const FIRST_DELAY: Duration = Duration::from_millis(100);
+const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A run at least this long resets the backoff.
+const STABLE_RUN: Duration = Duration::from_secs(10);
+
+/// The daemon's side of restart policies: where waiters are requested, and the backoff.
+#[derive(Debug, Default)]
+pub(crate) struct Supervisor {
+    tx: Mutex<Option<mpsc::Sender<String>>>,
+    delays: Mutex<HashMap<String, Duration>>,
+}
+
+/// A parsed `RestartPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Never restart.
+    No,
+    /// Always, and at daemon start.
+    Always,
+    /// Always, unless the user stopped it.
+    UnlessStopped,
+    /// After a non-zero exit, at most this many times (0: no limit).
+    OnFailure(i64),
+}
+
+impl Policy {
+    /// The policy of `rec`.
+    pub fn of(rec: &ContainerRecord) -> Policy {
+        let p = &rec.options.host_config.restart_policy;
+        match p.name.as_str() {
+            "always" => Policy::Always,
+            "unless-stopped" => Policy::UnlessStopped,
+            "on-failure" => Policy::OnFailure(p.maximum_retry_count),
+            _ => Policy::No,
+        }
+    }
+
+    /// Whether a container that exited with `code` is restarted.
+    pub fn restarts_after(self, rec: &ContainerRecord, code: i32) -> bool {
+        if rec.manually_stopped {
+            return false;
+        }
+        match self {
+            Policy::No => false,
+            Policy::Always | Policy::UnlessStopped => true,
+            Policy::OnFailure(max) => code != 0 && (max <= 0 || i64::from(rec.restart_count) < max),
+        }
+    }
+}
+
+/// Checks a policy as `docker create` does.
+pub fn validate(name: &str, max: i64, auto_remove: bool) -> Result<()> {
+    let bad = |m: String| Err(EngineError::InvalidArgument(m));
+    match name {
+        "" | "no" | "always" | "unless-stopped" if max != 0 => bad(format!(
+            "maximum retry count cannot be used with restart policy '{name}': only on-failure \
+             takes one"
+        )),
+        "" | "no" => Ok(()),
+        _ if auto_remove => bad(
+            "can't create 'AutoRemove' container with restart policy: drop --rm or --restart"
+                .into(),
+        ),
+        "always" | "unless-stopped" => Ok(()),
+        "on-failure" if max < 0 => bad("maximum retry count cannot be negative".into()),
+        "on-failure" => Ok(()),
+        other => bad(format!(
+            "invalid restart policy {other:?}: use no, always, unless-stopped or \
+             on-failure[:max-retries]"
+        )),
+    }
+}
+
+impl Engine {
+    /// Starts restart supervision: waiters for running containers with a policy, and the
+    /// daemon-start restarts. Call once, from the daemon, with the shared engine.
+    pub fn supervise(self: &Arc<Self>) -> Result<()> {
+        let (tx, rx) = mpsc::channel::<String>();
+        *self.supervisor.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        let weak = Arc::downgrade(self);
+        std::thread::spawn(move || {
+            for id in rx {
+                let w = weak.clone();
+                std::thread::spawn(move || waiter(w, id));
+            }
+        });
+        for rec in self.records()? {
+            let policy = Policy::of(&rec);
+            if policy == Policy::No {
+                continue;
+            }
+            let status = self.container_status(&rec);
+            let start_now = match policy {
+                Policy::Always => true,
+                Policy::UnlessStopped => !rec.manually_stopped,
+                _ => false,
+            };
+            match status {
+                ContainerStatus::Running { .. } => self.watch(&rec.id),
+                ContainerStatus::Exited { .. } | ContainerStatus::Dead if start_now => {
+                    let w = Arc::downgrade(self);
+                    let id = rec.id.clone();
+                    std::thread::spawn(move || {
+                        if let Some(e) = w.upgrade() {
+                            if let Err(err) = e.start_by_policy(&id) {
+                                crate::log::warn(&format!(
+                                    "restarting {id} at daemon start: {err}"
+                                ));
+                            }
+                        }
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the supervisor to watch container `id` (after a start). No-op without one.
+    pub(crate) fn watch(&self, id: &str) {
+        if let Some(tx) = self
+            .supervisor
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send(id.to_string());
+        }
+    }
+
+    /// Notes that the user stopped or killed the container (no restart by policy).
+    pub(crate) fn mark_manually_stopped(&self, rec: &ContainerRecord, on: bool) -> Result<()> {
+        self.update_record(&rec.id, |r| r.manually_stopped = on)
+    }
+
+    /// Replaces the record of `id` with `f` applied, under the containers lock.
+    pub(crate) fn update_record(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut ContainerRecord),
+    ) -> Result<()> {
+        let _guard = self
+            .containers_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let dir = self.container_dir(id);
+        let mut rec =
+            record::load(&dir).map_err(|_| EngineError::NoSuchContainer { name: id.into() })?;
+        f(&mut rec);
+        record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))
+    }
+
+    fn start_by_policy(&self, id: &str) -> Result<()> {
+        self.update_record(id, |r| r.restart_count += 1)?;
+        self.start_container_as(id, true).map(drop)
+    }
+}
+
+/// Waits for container `id` to exit, then restarts it if its policy says so (the start asks
+/// for a new waiter).
+fn waiter(engine: Weak<Engine>, id: String) {
+    let Some(shim_dir) = engine.upgrade().map(|e| e.shim_dir(&id)) else {
+        return;
+    };
+    let Ok(exit) = berth_shim::wait_exit(&shim_dir) else {
+        return;
+    };
+    let Some(e) = engine.upgrade() else { return };
+    let Ok(rec) = e.find_container(&id) else {
+        return;
+    };
+    if !Policy::of(&rec).restarts_after(&rec, exit.exit_code) {
+        return;
+    }
+    let ran = run_length(&rec, &exit.finished_at);
+    let delay = {
+        let mut delays = e
+            .supervisor
+            .delays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let d = delays.entry(id.clone()).or_insert(Duration::ZERO);
+        *d = if ran.is_some_and(|r| r >= STABLE_RUN) || d.is_zero() {
+            FIRST_DELAY
+        } else {
+            (*d * 2).min(MAX_DELAY)
+        };
+        *d
+    };
+    drop(e);
+    std::thread::sleep(delay);
+    let Some(e) = engine.upgrade() else { return };
+    // Re-read: the user may have stopped, removed or started it meanwhile.
+    let Ok(rec) = e.find_container(&id) else {
+        return;
+    };
+    if rec.manually_stopped || e.container_status(&rec).is_running() {
+        return;
+    }
+    if let Err(err) = e.start_by_policy(&id) {
+        crate::log::warn(&format!("restarting container {id}: {err}"));
+    }
+}
+
+/// How long the run that just ended lasted.
+fn run_length(rec: &ContainerRecord, finished_at: &str) -> Option<Duration> {
+    let start = berth_image::time::parse_rfc3339(rec.started_at.as_deref()?)?;
+    let end = berth_image::time::parse_rfc3339(finished_at)?;
+    Some(Duration::from_secs(end.saturating_sub(start).max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_policy_checks() {
+        assert!(validate("", 0, true).is_ok());
+        assert!(validate("always", 0, false).is_ok());
+        assert!(validate("on-failure", 3, false).is_ok());
+        let e = validate("always", 0, true).unwrap_err().to_string();
+        assert!(e.contains("AutoRemove"), "{e}");
+        assert!(validate("always", 2, false).is_err());
+        assert!(validate("on-failure", -1, false).is_err());
+        let e = validate("sometimes", 0, false).unwrap_err().to_string();
+        assert!(e.contains("on-failure"), "{e}");
+    }
+}
