@@ -37,6 +37,12 @@ enum Cmd {
         /// Log files kept, the live one included.
         #[arg(long, default_value_t = berth_shim::log::DEFAULT_MAX_FILES)]
         log_max_files: u32,
+        /// Keep the container's stdin open for attached clients (`docker run -i`).
+        #[arg(long)]
+        stdin: bool,
+        /// Close the stdin when the first attached client leaves.
+        #[arg(long)]
+        stdin_once: bool,
     },
     /// Run one process in a running container in the foreground; exits with its status.
     Exec {
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
             runtime_root,
             log_max_size,
             log_max_files,
+            stdin,
+            stdin_once,
         } => berth_shim::start(berth_shim::ShimOptions {
             id,
             bundle,
@@ -71,6 +79,8 @@ fn main() -> ExitCode {
             runtime_root,
             log_max_size,
             log_max_files,
+            stdin,
+            stdin_once,
         }),
         Cmd::Exec {
             id,

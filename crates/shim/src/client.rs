@@ -74,6 +74,34 @@ impl ShimClient {
         self.request(&format!("kill {sig}")).map(drop)
     }
 
+    /// A connection whose bytes the shim writes to the container's stdin; shutting down
+    /// its write side (or dropping it) ends the feed, which closes the stdin of a
+    /// `StdinOnce` container. An error when the container's stdin is not open.
+    pub fn open_stdin(&self) -> io::Result<UnixStream> {
+        let mut s = self.stream()?;
+        s.write_all(b"stdin\n")?;
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 1];
+        while reply.len() < 4096 {
+            match io::Read::read(&mut s, &mut byte)? {
+                0 => break,
+                _ if byte[0] == b'\n' => break,
+                _ => reply.push(byte[0]),
+            }
+        }
+        let v: serde_json::Value = serde_json::from_slice(&reply)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if let Some(err) = v.get("error").and_then(|e| e.as_str()) {
+            return Err(io::Error::other(err.to_string()));
+        }
+        Ok(s)
+    }
+
+    /// Sets the container's terminal size.
+    pub fn resize(&self, rows: u16, cols: u16) -> io::Result<()> {
+        self.request(&format!("resize {rows} {cols}")).map(drop)
+    }
+
     /// Blocks until the init has exited and its exit is recorded. If the shim goes away
     /// meanwhile (it exits right after recording), the record is read from disk.
     pub fn wait(&self) -> io::Result<ExitInfo> {
@@ -86,6 +114,41 @@ impl ShimClient {
                 None => Err(e),
             },
         }
+    }
+}
+
+/// A `wait` request left open, for a caller that polls: see [`ShimClient::exit_watch`].
+#[derive(Debug)]
+pub struct ExitWatch {
+    stream: UnixStream,
+}
+
+impl ExitWatch {
+    /// Waits up to `timeout` for the exit to be recorded (or the shim to go); returns
+    /// whether it happened.
+    pub fn wait_timeout(&self, timeout: std::time::Duration) -> io::Result<bool> {
+        use std::os::fd::AsFd;
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [nix::poll::PollFd::new(
+            self.stream.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
+            Ok(n) => Ok(n > 0),
+            Err(nix::errno::Errno::EINTR) => Ok(false),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    }
+}
+
+impl ShimClient {
+    /// Sends `wait` and returns at once: the connection becomes readable when the exit is
+    /// recorded (the shim answers) or the shim is gone. For loops that have other work
+    /// between looks (following a log) and must not sleep past the exit.
+    pub fn exit_watch(&self) -> io::Result<ExitWatch> {
+        let mut stream = self.stream()?;
+        stream.write_all(b"wait\n")?;
+        Ok(ExitWatch { stream })
     }
 }
 
@@ -114,6 +177,10 @@ pub struct SpawnOptions<'a> {
     pub log_max_size: Option<u64>,
     /// Log files kept (None: the shim's default).
     pub log_max_files: Option<u32>,
+    /// Keep the container's stdin open (`OpenStdin`).
+    pub stdin: bool,
+    /// Close it when the first attached client leaves (`StdinOnce`).
+    pub stdin_once: bool,
 }
 
 /// Runs `<binary> start …` and returns the init pid once the container is started; the shim
@@ -134,6 +201,12 @@ pub fn spawn(binary: &Path, opts: &SpawnOptions<'_>) -> io::Result<i32> {
     }
     if let Some(n) = opts.log_max_files {
         cmd.arg("--log-max-files").arg(n.to_string());
+    }
+    if opts.stdin {
+        cmd.arg("--stdin");
+    }
+    if opts.stdin_once {
+        cmd.arg("--stdin-once");
     }
     let out = cmd.output()?;
     if !out.status.success() {

@@ -2,9 +2,11 @@
 //!
 //! Why a shim: berthd must be able to crash, restart or be upgraded while containers keep
 //! running (live restore). So each container's init is the child of a tiny, long-lived process
-//! that owns what must not die with berthd: the container's stdout/stderr pipes (written to a
-//! Docker json-file log), the reaping of the init (its exit code goes to `exit.json`), and a
-//! control socket (`shim.sock`) berthd reconnects to.
+//! that owns what must not die with berthd: the container's stdout/stderr pipes or its pty
+//! master (written to a Docker json-file log), its stdin's write end (`docker run -i`), the
+//! reaping of the init (its exit code goes to `exit.json`), and a control socket (`shim.sock`)
+//! berthd reconnects to (`state`, `kill`, `wait`, `resize`, and `stdin`, whose connection then
+//! carries the client's input; see `stdio` and `server::control`).
 //!
 //! Invariants:
 //! - Single-threaded and synchronous: one `poll(2)` loop over the pipes, the listening socket,
@@ -32,9 +34,10 @@ pub mod exec;
 pub mod exit;
 pub mod log;
 mod server;
+mod stdio;
 pub mod time;
 
-pub use client::{spawn, wait_exit, ShimClient, ShimState, SpawnOptions};
+pub use client::{spawn, wait_exit, ExitWatch, ShimClient, ShimState, SpawnOptions};
 pub use daemon::start;
 pub use exit::{read_exit, ExitInfo};
 
@@ -62,4 +65,8 @@ pub struct ShimOptions {
     pub log_max_size: u64,
     /// Log files kept, the live one included.
     pub log_max_files: u32,
+    /// Keep the container's stdin open for `stdin` clients (`OpenStdin`).
+    pub stdin: bool,
+    /// Close it when the first feeding client leaves (`StdinOnce`).
+    pub stdin_once: bool,
 }

@@ -28,6 +28,16 @@ impl TestShim {
     }
 
     pub fn spawn_with(bundle: Bundle, max_size: Option<u64>, max_files: Option<u32>) -> Self {
+        Self::spawn_full(bundle, max_size, max_files, (false, false))
+    }
+
+    /// With `stdin` = (`OpenStdin`, `StdinOnce`).
+    pub fn spawn_full(
+        bundle: Bundle,
+        max_size: Option<u64>,
+        max_files: Option<u32>,
+        stdin: (bool, bool),
+    ) -> Self {
         let (id, bundle, state, root) = Self::prepare(bundle);
         let pid = berth_shim::spawn(
             Path::new(BIN),
@@ -38,6 +48,8 @@ impl TestShim {
                 runtime_root: root.path(),
                 log_max_size: max_size,
                 log_max_files: max_files,
+                stdin: stdin.0,
+                stdin_once: stdin.1,
             },
         )
         .expect("spawn shim");

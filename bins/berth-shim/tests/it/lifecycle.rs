@@ -1,6 +1,6 @@
 //! The shim's contract: exit record, json log, control socket, survival, rotation, no fd leak.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use berth_testutil::{require_root, Bundle};
@@ -196,22 +196,53 @@ fn no_fd_leaks_into_the_container() {
 }
 
 #[test]
-fn terminal_bundle_is_refused_clearly() {
+fn stdin_clients_feed_the_container_and_stdin_once_closes_it() {
     require_root!();
-    let mut b = Bundle::new(&["sh"]);
+    let shim = TestShim::spawn_full(
+        Bundle::new(&["sh", "-c", "cat; echo done"]),
+        None,
+        None,
+        (true, true),
+    );
+    let mut input = shim.client().open_stdin().expect("open stdin");
+    input.write_all(b"hello\n").expect("write");
+    // The feeder's end closes the container's stdin (StdinOnce): cat ends.
+    input.shutdown(std::net::Shutdown::Write).expect("shutdown");
+    let exit = shim.client().wait().expect("wait");
+    assert_eq!(exit.exit_code, 0);
+    assert_eq!(shim.text("stdout"), "hello\ndone\n");
+}
+
+#[test]
+fn stdin_is_refused_without_open_stdin() {
+    require_root!();
+    let shim = TestShim::spawn(&["sleep", "100"]);
+    let err = shim.client().open_stdin().unwrap_err().to_string();
+    assert!(err.contains("-i"), "{err}");
+}
+
+#[test]
+fn terminal_output_is_logged_as_it_comes_and_takes_input_and_resize() {
+    require_root!();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "printf 'prompt> '; read x; stty size; echo got $x",
+    ]);
     b.edit(|c| c["process"]["terminal"] = serde_json::json!(true));
-    let (id, bundle, state, root) = TestShim::prepare(b);
-    let err = berth_shim::spawn(
-        std::path::Path::new(BIN),
-        &berth_shim::SpawnOptions {
-            id: &id,
-            bundle: bundle.path(),
-            state_dir: state.path(),
-            runtime_root: root.path(),
-            log_max_size: None,
-            log_max_files: None,
-        },
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("TTY"), "{err}");
+    let shim = TestShim::spawn_full(b, None, None, (true, false));
+    // A prompt without a newline reaches the log before any input.
+    eventually("the prompt in the log", || {
+        shim.log().exists() && shim.text("stdout").contains("prompt> ")
+    });
+    shim.client().resize(40, 100).expect("resize");
+    let mut input = shim.client().open_stdin().expect("open stdin");
+    input.write_all(b"abc\n").expect("write");
+    let exit = shim.client().wait().expect("wait");
+    assert_eq!(exit.exit_code, 0);
+    let out = shim.text("stdout");
+    // The terminal echoes the input, then the process's own lines (CRLF on a tty).
+    assert!(out.contains("40 100\r\n"), "{out:?}");
+    assert!(out.contains("got abc\r\n"), "{out:?}");
+    assert!(shim.text("stderr").is_empty());
 }

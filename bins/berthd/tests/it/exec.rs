@@ -171,3 +171,82 @@ fn exec_runs_in_the_container_with_dockers_overrides() {
     assert_eq!(status, 404, "{body}");
     d.docker_ok(&["rm", id]);
 }
+
+#[test]
+fn run_with_stdin_and_a_terminal() {
+    require_root!();
+    let d = loaded();
+    // -i: the client's stdin reaches the container, its end closes the container's stdin.
+    let input = d.dir.path().join("stdin.txt");
+    std::fs::write(&input, "hello\nworld\n").expect("write stdin");
+    let out = d.docker_with_stdin(
+        &["run", "-i", "--rm", IMAGE, "/bin/busybox", "wc", "-l"],
+        Some(&input),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2");
+
+    // -t: the process has a terminal; its exit code comes back.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-t",
+        IMAGE,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "tty; exit 4",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("/dev/pts/"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // -it under a terminal (util-linux `script` gives the CLI one): typed input is read by
+    // the container and echoed by its terminal.
+    let cmd = format!(
+        "printf 'abc\\n' | script -qec \"{} -H unix://{} run -it --rm {IMAGE} /bin/busybox sh -c \
+         'read x; echo got \\$x; exit 3'; echo inner=\\$?\" /dev/null",
+        crate::daemon::DOCKER,
+        d.sock.display()
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+        .output()
+        .expect("sh runs");
+    let shown = text(&out.stdout);
+    assert!(shown.contains("got abc"), "{shown}\n{}", text(&out.stderr));
+    assert!(shown.contains("inner=3"), "{shown}");
+
+    // The terminal's size follows `resize`.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "-t",
+        "--name",
+        "tty",
+        IMAGE,
+        "/bin/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let (status, body) = d.request("POST", "/containers/tty/resize?h=40&w=100");
+    assert_eq!(status, 200, "{body}");
+    let size = d.docker_ok(&[
+        "exec",
+        "tty",
+        "/bin/busybox",
+        "stty",
+        "-F",
+        "/dev/pts/0",
+        "size",
+    ]);
+    assert_eq!(size.trim(), "40 100");
+    // Without -i there is no stdin to attach to.
+    d.docker_ok(&["rm", "-f", "tty"]);
+    assert!(d.docker_ok(&["ps", "-aq"]).trim().is_empty());
+}

@@ -37,6 +37,9 @@ pub struct LogOptions {
     pub stderr: bool,
     /// Only the last `n` lines (of the selected streams).
     pub tail: Option<usize>,
+    /// Only lines logged at or after this instant (ns since the epoch): `docker logs
+    /// --since`, and an attach's "from now on".
+    pub since: Option<i128>,
 }
 
 /// One log entry.
@@ -60,8 +63,26 @@ struct Entry {
 /// How often follow mode looks for new lines.
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
+/// Nanoseconds since the epoch of an RFC 3339 UTC time as the shim writes them
+/// (`2026-01-02T03:04:05.123Z`, fraction optional).
+pub fn rfc3339_nanos(t: &str) -> Option<i128> {
+    let body = t.strip_suffix('Z')?;
+    let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
+    let secs = berth_image::time::parse_rfc3339(&format!("{whole}Z"))?;
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nanos: i128 = format!("{frac:0<9}").parse().ok()?;
+    Some(i128::from(secs) * 1_000_000_000 + nanos)
+}
+
 fn parse_line(line: &[u8], opts: &LogOptions) -> Option<LogLine> {
     let e = serde_json::from_slice::<Entry>(line).ok()?;
+    if let Some(since) = opts.since {
+        if rfc3339_nanos(&e.time).is_some_and(|t| t < since) {
+            return None;
+        }
+    }
     let stream = match e.stream.as_str() {
         "stdout" if opts.stdout => LogStream::Stdout,
         "stderr" if opts.stderr => LogStream::Stderr,
@@ -124,7 +145,48 @@ impl Tail {
     }
 }
 
+/// Followers per container, so an `AutoRemove` waits for them (see `wait.rs`).
+pub(crate) type Followers =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+
+/// Counts one follower of a container for as long as it lives ([`Engine::follow_guard`]).
+#[derive(Debug)]
+pub struct FollowGuard {
+    table: Followers,
+    id: String,
+}
+
+impl Drop for FollowGuard {
+    fn drop(&mut self) {
+        let mut t = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = t.get_mut(&self.id) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.id);
+            }
+        }
+    }
+}
+
 impl Engine {
+    /// Counts a reader of container `id`'s output until the guard is dropped: an
+    /// `AutoRemove` waits for such readers before deleting the log. Taken by `attach` when
+    /// the request arrives, before the container may even start.
+    pub fn follow_guard(&self, id: &str) -> FollowGuard {
+        let mut t = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        *t.entry(id.to_string()).or_insert(0) += 1;
+        FollowGuard {
+            table: self.followers.clone(),
+            id: id.to_string(),
+        }
+    }
+
+    /// How many clients follow the container's log now (attach, `logs -f`).
+    pub(crate) fn followers_of(&self, id: &str) -> usize {
+        let t = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        t.get(id).copied().unwrap_or(0)
+    }
+
     /// Follows the container's log: `sink` gets the lines already there (the last
     /// `opts.tail` of them), then each batch of new ones — possibly empty, about every
     /// 50 ms, so the caller can notice its client left and answer with an error — until the
@@ -140,11 +202,19 @@ impl Engine {
         mut sink: impl FnMut(&[LogLine]) -> std::io::Result<()>,
     ) -> Result<()> {
         let mut rec = self.find_container(name_or_id)?;
+        let _following = self.follow_guard(&rec.id);
         let attached_at = rec.started_at.clone();
         let mut dead_since = std::time::Instant::now();
         let live = berth_shim::log::log_path(&self.shim_dir(&rec.id), &rec.id);
         let mut first = Vec::new();
         for path in rotated_files(&live).into_iter().rev() {
+            // A rotated file last written before `since` holds nothing wanted.
+            if opts
+                .since
+                .is_some_and(|s| modified_nanos(&path).is_some_and(|m| m < s))
+            {
+                continue;
+            }
             read_whole(&path, &opts, &mut first)?;
         }
         let mut tail = Tail {
@@ -159,6 +229,9 @@ impl Engine {
         if sink(&first).is_err() {
             return Ok(());
         }
+        // The run being watched for its exit, and the watch.
+        let mut watching: Option<String> = None;
+        let mut watch: Option<berth_shim::ExitWatch> = None;
         loop {
             let done = match self.find_container(&rec.id) {
                 Ok(r) => {
@@ -169,7 +242,15 @@ impl Engine {
                         dead_since = std::time::Instant::now();
                     }
                     match status {
-                        super::ContainerStatus::Running { .. } => false,
+                        super::ContainerStatus::Running { .. } => {
+                            if watching != rec.started_at {
+                                watch = berth_shim::ShimClient::connect(self.shim_dir(&rec.id))
+                                    .and_then(|c| c.exit_watch())
+                                    .ok();
+                                watching = rec.started_at.clone();
+                            }
+                            false
+                        }
                         // Between the start's record and its shim's first answer the
                         // container reads as dead: give the spawn time before ending.
                         super::ContainerStatus::Dead if until_started && restarted => {
@@ -186,7 +267,12 @@ impl Engine {
             if sink(&lines).is_err() || done {
                 return Ok(());
             }
-            std::thread::sleep(FOLLOW_POLL);
+            // Wakes at the exit rather than up to a poll later (`docker run` ends sooner).
+            match &watch {
+                Some(w) if w.wait_timeout(FOLLOW_POLL).unwrap_or(true) => watch = None,
+                Some(_) => {}
+                None => std::thread::sleep(FOLLOW_POLL),
+            }
         }
     }
 
@@ -207,6 +293,12 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+fn modified_nanos(path: &Path) -> Option<i128> {
+    let m = fs::metadata(path).ok()?.modified().ok()?;
+    let d = m.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(d.as_nanos() as i128)
 }
 
 /// `<live>.1`, `<live>.2`, … that exist, newest first.
@@ -233,4 +325,20 @@ fn read_whole(path: &Path, opts: &LogOptions, out: &mut Vec<LogLine>) -> Result<
         out.extend(parse_line(&line, opts));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shim_times_compare_as_instants() {
+        let a = rfc3339_nanos("2026-11-23T22:00:05Z").unwrap();
+        let b = rfc3339_nanos("2026-11-23T22:00:05.1Z").unwrap();
+        let c = rfc3339_nanos("2026-11-23T22:00:05.000000002Z").unwrap();
+        assert!(a < c && c < b);
+        assert_eq!(b - a, 100_000_000);
+        assert_eq!(rfc3339_nanos("nope"), None);
+        assert_eq!(rfc3339_nanos("2026-11-23T22:00:05.1x2Z"), None);
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use super::record::{self, ContainerRecord};
 use super::ContainerStatus;
 use crate::{Engine, EngineError, Result};
 
@@ -24,7 +25,19 @@ enum WaitCondition {
     Removed,
 }
 
+/// Exit codes of auto-removed containers kept for `wait --condition removed` callers that
+/// look only after the removal (at most this many; then the table starts over).
+const REMOVED_EXITS_KEPT: usize = 1024;
+
+/// Exit codes of auto-removed containers, by id.
+pub(crate) type RemovedExits = std::sync::Mutex<std::collections::HashMap<String, i64>>;
+
 impl Engine {
+    fn removed_exit(&self, id: &str) -> Option<i64> {
+        let memo = self.removed_exits.lock().unwrap_or_else(|p| p.into_inner());
+        memo.get(id).copied()
+    }
+
     /// Blocks until the container is not running; returns its exit code (0 for a container
     /// never started, as Docker's `not-running` condition does).
     pub fn wait_container(&self, name_or_id: &str) -> Result<i64> {
@@ -97,7 +110,10 @@ impl Engine {
             }
             rec = match self.find_container(&id) {
                 Ok(r) => r,
-                Err(EngineError::NoSuchContainer { .. }) => return Ok(code.unwrap_or(0)),
+                // Removed between two looks (a quick `--rm` run): its exit was noted.
+                Err(EngineError::NoSuchContainer { .. }) => {
+                    return Ok(code.or_else(|| self.removed_exit(&id)).unwrap_or(0))
+                }
                 Err(e) => return Err(e),
             };
         }
@@ -110,10 +126,37 @@ impl Engine {
         if !rec.auto_remove {
             return Ok(());
         }
-        self.wait_until(&rec.id, WaitCondition::NotRunning)?;
+        let code = self.wait_until(&rec.id, WaitCondition::NotRunning)?;
+        // Attached clients read the run's output from its log, which the removal deletes:
+        // let them drain it first (bounded, should one hang).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.followers_of(&rec.id) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        {
+            let mut memo = self.removed_exits.lock().unwrap_or_else(|p| p.into_inner());
+            if memo.len() >= REMOVED_EXITS_KEPT {
+                memo.clear();
+            }
+            memo.insert(rec.id.clone(), code);
+        }
         match self.remove_container_with(&rec.id, false, true) {
             Err(EngineError::NoSuchContainer { .. }) => Ok(()),
             other => other,
         }
+    }
+
+    /// Marks a container to be removed once it exits (`HostConfig.AutoRemove`); the caller
+    /// that starts it runs [`Engine::auto_remove_after_exit`].
+    pub fn set_auto_remove(&self, name_or_id: &str, on: bool) -> Result<()> {
+        let rec = self.find_container(name_or_id)?;
+        let policy = &rec.options.host_config.restart_policy;
+        super::restart::validate(&policy.name, policy.maximum_retry_count, on)?;
+        let dir = self.container_dir(&rec.id);
+        let rec = ContainerRecord {
+            auto_remove: on,
+            ..rec
+        };
+        record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))
     }
 }

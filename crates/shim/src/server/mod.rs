@@ -9,7 +9,7 @@
 //! after catches an exit that came first.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
@@ -25,7 +25,12 @@ use nix::unistd::Pid;
 use crate::daemon::report;
 use crate::exit::{self, ExitInfo};
 use crate::log::{log_path, JsonLog, LineSplitter};
+use crate::stdio::Plumbing;
 use crate::ShimOptions;
+
+mod control;
+
+use control::send;
 
 /// How long the pipes may stay open after the init exited (a leftover process holding them).
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
@@ -39,6 +44,8 @@ struct Client {
     stream: UnixStream,
     buf: Vec<u8>,
     waiting: bool,
+    /// After a `stdin` request: its bytes go to the container's stdin.
+    feeds_stdin: bool,
     done: bool,
 }
 
@@ -49,6 +56,18 @@ struct Shim {
     pid: i32,
     log: JsonLog,
     pipes: [Option<Pipe>; 2],
+    /// A terminal: each read is logged as it comes, not split into lines.
+    raw: bool,
+    /// Where `stdin` clients' bytes go (`None` without `OpenStdin`, or once closed).
+    stdin: Option<fs::File>,
+    /// Close the container's stdin when its feeding client leaves (`StdinOnce`).
+    stdin_once: bool,
+    /// Bytes read from a `stdin` client not yet written to `stdin`.
+    pending: Vec<u8>,
+    /// `stdin` is closed once `pending` is written.
+    closing_stdin: bool,
+    /// The pty master, for `resize`.
+    master: Option<OwnedFd>,
     listener: UnixListener,
     clients: Vec<Client>,
     sigfd: SignalFd,
@@ -69,16 +88,11 @@ pub(crate) fn run(opts: ShimOptions, ready: OwnedFd) -> i32 {
 
 fn setup(opts: &ShimOptions) -> Result<Shim, String> {
     let spec = berth_runtime::load_spec(&opts.bundle).map_err(|e| e.to_string())?;
-    if spec
+    let tty = spec
         .process()
         .as_ref()
         .and_then(|p| p.terminal())
-        .unwrap_or(false)
-    {
-        return Err(
-            "process.terminal is true: berth-shim does not support TTY containers yet".into(),
-        );
-    }
+        .unwrap_or(false);
     // A record of an earlier run in this state dir would answer `wait` for this one.
     let _ = fs::remove_file(opts.state_dir.join(exit::EXIT_FILE));
     let log = JsonLog::open(
@@ -88,27 +102,26 @@ fn setup(opts: &ShimOptions) -> Result<Shim, String> {
     )
     .map_err(|e| format!("open log: {e}"))?;
     let sys = |what: &str, e: nix::Error| format!("{what}: {e}");
-    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| sys("pipe", e))?;
-    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| sys("pipe", e))?;
-    let null = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| format!("open /dev/null: {e}"))?;
-    nix::unistd::dup2_stdout(&out_w).map_err(|e| sys("dup2", e))?;
-    nix::unistd::dup2_stderr(&err_w).map_err(|e| sys("dup2", e))?;
+    let plumbing = Plumbing::new(&opts.state_dir, tty, opts.stdin)?;
     let rt = Runtime::new(&opts.runtime_root);
     let created = rt.create(&CreateOptions {
         id: opts.id.clone(),
         bundle: opts.bundle.clone(),
+        console_socket: plumbing.console_socket(),
         ..Default::default()
     });
-    // Give back our stdio before anything else: we must hold no write end.
-    let _ = nix::unistd::dup2_stdout(&null);
-    let _ = nix::unistd::dup2_stderr(&null);
-    drop((out_w, err_w, null));
+    // Give back our stdio before anything else: we must hold no child end.
+    let io = plumbing.finish(created.is_ok());
     let created = created.map_err(|e| format!("create: {e}"))?;
     let pid = created.pid;
+    let io = match io {
+        Ok(io) => io,
+        Err(e) => {
+            let _ = rt.delete(&opts.id, true);
+            let _ = waitpid(Pid::from_raw(pid), None);
+            return Err(e);
+        }
+    };
     let fail = |msg: String| {
         let _ = rt.delete(&opts.id, true);
         let _ = waitpid(Pid::from_raw(pid), None);
@@ -134,10 +147,13 @@ fn setup(opts: &ShimOptions) -> Result<Shim, String> {
         .map_err(|e| fail(format!("write pid files: {e}")))?;
     rt.start(&opts.id)
         .map_err(|e| fail(format!("start: {e}")))?;
-    let pipe = |fd: OwnedFd, stream| {
+    let nonblocking = |fd: OwnedFd| {
         let _ = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
-        Some(Pipe {
-            fd: fs::File::from(fd),
+        fs::File::from(fd)
+    };
+    let pipe = |fd: Option<OwnedFd>, stream| {
+        fd.map(|fd| Pipe {
+            fd: nonblocking(fd),
             lines: LineSplitter::new(stream),
         })
     };
@@ -147,7 +163,13 @@ fn setup(opts: &ShimOptions) -> Result<Shim, String> {
         state_dir: opts.state_dir.clone(),
         pid,
         log,
-        pipes: [pipe(out_r, "stdout"), pipe(err_r, "stderr")],
+        pipes: [pipe(io.out, "stdout"), pipe(io.err, "stderr")],
+        raw: tty,
+        stdin: io.stdin.map(nonblocking),
+        stdin_once: opts.stdin_once,
+        pending: Vec::new(),
+        closing_stdin: false,
+        master: io.master,
         listener,
         clients: Vec::new(),
         sigfd,
@@ -194,10 +216,16 @@ impl Shim {
         fds.push(PollFd::new(self.listener.as_fd(), PollFlags::POLLIN));
         kinds.push(Ev::Listen);
         for (i, c) in self.clients.iter().enumerate() {
-            if !c.waiting {
+            // A stdin feeder is read only when what it sent before has been written.
+            let held_back = c.feeds_stdin && !self.pending.is_empty();
+            if !c.waiting && !held_back {
                 fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
                 kinds.push(Ev::Client(i));
             }
+        }
+        if let (Some(f), false) = (&self.stdin, self.pending.is_empty()) {
+            fds.push(PollFd::new(f.as_fd(), PollFlags::POLLOUT));
+            kinds.push(Ev::StdinWritable);
         }
         if poll(&mut fds, timeout).is_err() {
             return;
@@ -218,6 +246,7 @@ impl Shim {
                 }
                 Ev::Listen => self.accept(),
                 Ev::Client(i) => self.read_client(i),
+                Ev::StdinWritable => self.write_stdin(),
             }
         }
         self.clients.retain(|c| !c.done);
@@ -237,6 +266,10 @@ impl Shim {
                 }
                 Ok(n) => {
                     let _ = p.lines.feed(&buf[..n], &mut self.log);
+                    if self.raw {
+                        // A terminal's prompt has no newline: log it as it comes.
+                        let _ = p.lines.flush(&mut self.log);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -281,69 +314,6 @@ impl Shim {
         }
         self.recorded = Some(info);
     }
-
-    fn accept(&mut self) {
-        while let Ok((stream, _)) = self.listener.accept() {
-            if stream.set_nonblocking(true).is_ok() {
-                self.clients.push(Client {
-                    stream,
-                    buf: Vec::new(),
-                    waiting: false,
-                    done: false,
-                });
-            }
-        }
-    }
-
-    fn read_client(&mut self, i: usize) {
-        let mut buf = [0u8; 512];
-        let c = &mut self.clients[i];
-        match c.stream.read(&mut buf) {
-            Ok(0) => c.done = true,
-            Ok(n) => c.buf.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(_) => c.done = true,
-        }
-        if c.buf.len() > 4096 {
-            c.done = true;
-        }
-        let Some(end) = c.buf.iter().position(|&b| b == b'\n') else {
-            return;
-        };
-        let line = String::from_utf8_lossy(&c.buf[..end]).trim().to_string();
-        let reply = self.handle(&line, i);
-        if let Some(r) = reply {
-            send(&mut self.clients[i], &r);
-        }
-    }
-
-    /// One request; `None` when the reply comes later (`wait`).
-    fn handle(&mut self, line: &str, client: usize) -> Option<String> {
-        let mut words = line.split_whitespace();
-        let json = match (words.next(), words.next()) {
-            (Some("state"), None) => {
-                let exited = self.reaped.as_ref().map(|(e, _)| e.exit_code);
-                serde_json::json!({
-                    "pid": self.pid,
-                    "status": if exited.is_some() { "exited" } else { "running" },
-                    "exit_code": exited,
-                })
-            }
-            (Some("kill"), Some(sig)) => match parse_signal(sig) {
-                Some(s) => match self.rt.kill(&self.id, s, false) {
-                    Ok(()) => serde_json::json!({"ok": true}),
-                    Err(e) => serde_json::json!({"error": e.to_string()}),
-                },
-                None => serde_json::json!({"error": format!("unknown signal {sig:?}")}),
-            },
-            (Some("wait"), None) => {
-                self.clients[client].waiting = true;
-                return None;
-            }
-            _ => serde_json::json!({"error": format!("unknown request {line:?}")}),
-        };
-        Some(json.to_string())
-    }
 }
 
 enum Ev {
@@ -351,13 +321,5 @@ enum Ev {
     Sig,
     Listen,
     Client(usize),
+    StdinWritable,
 }
-
-/// Best-effort reply, then the connection is done. Replies are far smaller than a socket
-/// buffer, so a non-blocking write only fails for a client that went away.
-fn send(c: &mut Client, reply: &str) {
-    let _ = c.stream.write_all(format!("{reply}\n").as_bytes());
-    c.done = true;
-}
-
-use berth_runtime::parse_signal;
