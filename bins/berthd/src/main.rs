@@ -1,13 +1,17 @@
 //! berthd: the long-lived daemon. This main only wires flags and `daemon.json` to the engine
-//! and serves `berth-api` on unix sockets; everything it answers is decided in the libraries.
+//! and serves `berth-api` on unix sockets and mutual-TLS TCP; everything it answers is decided
+//! in the libraries.
 //!
-//! Lifecycle: read settings → write the pidfile (refusing if a live daemon holds it) → open
-//! the engine → bind each socket (mode 0660; a stale socket left by a crash is replaced, a live
-//! one is refused) → serve until SIGTERM or SIGINT → remove the sockets and the pidfile.
+//! Lifecycle: read settings → load the TLS files → write the pidfile (refusing if a live
+//! daemon holds it) → open the engine → bind each socket (mode 0660, group `-G`; a stale
+//! socket left by a crash is replaced, a live one is refused) and TCP address → serve until
+//! SIGTERM or SIGINT → remove the sockets and the pidfile.
 
 mod config;
 
 mod server;
+
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +22,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "berthd", version, about)]
 pub struct Args {
-    /// Daemon socket(s) to listen on (unix:///path).
+    /// Daemon socket(s) to listen on (unix:///path, or tcp://HOST:PORT with --tlsverify).
     #[arg(short = 'H', long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
     /// Root directory of persistent state.
@@ -50,9 +54,31 @@ pub struct Args {
     /// from /usr/share/containers/seccomp.json).
     #[arg(long, value_name = "FILE")]
     pub seccomp_profile: Option<String>,
-    /// Use TLS and verify the remote (needed for tcp:// hosts; not implemented yet).
+    /// Use TLS and verify the remote: require client certificates signed by --tlscacert
+    /// (needed for tcp:// hosts).
     #[arg(long)]
     pub tlsverify: bool,
+    /// Trust certs signed only by this CA (clients' certificates).
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<PathBuf>,
+    /// Path to TLS certificate file.
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// Path to TLS key file.
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
+    /// Group for the unix socket [default: docker, when it exists].
+    #[arg(short = 'G', long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Enable live restore of containers while the daemon is down (always on in berthd).
+    #[arg(long)]
+    pub live_restore: bool,
+    /// Default ulimits for containers (name=soft[:hard], repeatable).
+    #[arg(long = "default-ulimit", value_name = "ULIMIT")]
+    pub default_ulimits: Vec<String>,
+    /// Specify network bridge IP (CIDR, e.g. 172.17.0.1/16).
+    #[arg(long, value_name = "CIDR")]
+    pub bip: Option<String>,
 }
 
 fn main() -> ExitCode {

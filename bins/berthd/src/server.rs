@@ -1,4 +1,5 @@
-//! Sockets, the accept loop, signals and the pidfile.
+//! Sockets, the accept loop, signals and the pidfile. TCP listeners (mutual TLS) are in
+//! `tls`; both serve connections with [`serve_connection`].
 
 use std::convert::Infallible;
 use std::os::unix::fs::PermissionsExt;
@@ -12,7 +13,8 @@ use berth_engine::{Engine, EngineConfig};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::UnixListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::{parse_host, settings, Listen};
@@ -54,7 +56,7 @@ fn write_pidfile(path: &Path) -> Result<()> {
         .with_context(|| format!("writing the pid file {}", path.display()))
 }
 
-fn bind(path: &Path) -> Result<UnixListener> {
+fn bind(path: &Path, gid: Option<u32>) -> Result<UnixListener> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             bail!(
@@ -71,6 +73,10 @@ fn bind(path: &Path) -> Result<UnixListener> {
     let l = UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
         .with_context(|| format!("setting the mode of {}", path.display()))?;
+    if let Some(gid) = gid {
+        std::os::unix::fs::chown(path, None, Some(gid))
+            .with_context(|| format!("changing the group of {} to {gid}", path.display()))?;
+    }
     Ok(l)
 }
 
@@ -84,32 +90,57 @@ async fn serve(listener: UnixListener, api: Api) {
                 continue;
             }
         };
+        tokio::spawn(serve_connection(stream, api.clone()));
+    }
+}
+
+/// Serves the API on one accepted connection (a unix stream or a TLS stream) until it ends.
+pub async fn serve_connection<S>(stream: S, api: Api)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let api = api.clone();
-        tokio::spawn(async move {
-            let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let api = api.clone();
-                async move {
-                    let line = format!("{} {}", req.method(), req.uri());
-                    let resp = api.handle(req).await;
-                    let status = resp.status();
-                    let level = if status.is_server_error() {
-                        log::Level::Error
-                    } else {
-                        log::Level::Debug
-                    };
-                    log::log(level, &format!("{line} -> {}", status.as_u16()));
-                    Ok::<_, Infallible>(resp)
-                }
-            });
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                // attach and exec start hijack the connection (101 Upgrade: tcp).
-                .with_upgrades()
-                .await
-            {
-                log::debug(&format!("connection ended: {e}"));
-            }
-        });
+        async move {
+            let line = format!("{} {}", req.method(), req.uri());
+            let resp = api.handle(req).await;
+            let status = resp.status();
+            let level = if status.is_server_error() {
+                log::Level::Error
+            } else {
+                log::Level::Debug
+            };
+            log::log(level, &format!("{line} -> {}", status.as_u16()));
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    if let Err(e) = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        // attach and exec start hijack the connection (101 Upgrade: tcp).
+        .with_upgrades()
+        .await
+    {
+        log::debug(&format!("connection ended: {e}"));
+    }
+}
+
+/// Logs the settings berthd accepts but applies differently from dockerd (or not yet).
+fn log_accepted_settings(s: &crate::config::Settings) {
+    match s.live_restore {
+        Some(true) => log::info(
+            "live-restore: always on in berthd: containers run under their own shims and keep \
+             running across berthd restarts",
+        ),
+        Some(false) => log::info(
+            "live-restore: false is ignored: berthd always keeps containers running across its \
+             restarts (they run under their own shims)",
+        ),
+        None => {}
+    }
+    if let Some(bip) = &s.bip {
+        log::info(&format!(
+            "bip {bip} accepted and kept for the bridge network, which berthd does not set up yet"
+        ));
     }
 }
 
@@ -122,6 +153,8 @@ pub fn run(args: &Args) -> Result<()> {
         .iter()
         .map(|h| parse_host(h, s.tlsverify))
         .collect::<Result<Vec<_>>>()?;
+    // Certificates are checked before anything is written, so a bad file fails fast.
+    let tls = s.tls.as_ref().map(crate::tls::server_config).transpose()?;
     std::fs::create_dir_all(&s.exec_root)
         .with_context(|| format!("creating the exec root {}", s.exec_root.display()))?;
     write_pidfile(&s.pidfile)?;
@@ -142,6 +175,7 @@ pub fn run(args: &Args) -> Result<()> {
             ),
             None => None,
         },
+        default_ulimits: s.default_ulimits.clone(),
     })
     .with_context(|| format!("opening the data root {}", s.data_root.display()))?;
     let engine = Arc::new(engine);
@@ -155,15 +189,32 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    log_accepted_settings(&s);
     let result = rt.block_on(async {
         let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
         let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
         for l in &listens {
-            let Listen::Unix(path) = l;
-            let listener = bind(path)?;
-            cleanup.0.push(path.clone());
-            log::info(&format!("API listen on {}", path.display()));
-            tokio::spawn(serve(listener, api.clone()));
+            match l {
+                Listen::Unix(path) => {
+                    let listener = bind(path, s.socket_gid)?;
+                    cleanup.0.push(path.clone());
+                    log::info(&format!("API listen on {}", path.display()));
+                    tokio::spawn(serve(listener, api.clone()));
+                }
+                Listen::Tcp(addr) => {
+                    let config = tls.clone().context("a tcp:// host needs --tlsverify")?;
+                    let listener = TcpListener::bind(addr.as_str())
+                        .await
+                        .with_context(|| format!("listening on tcp://{addr}"))?;
+                    let local = listener
+                        .local_addr()
+                        .map_or(addr.clone(), |a| a.to_string());
+                    log::info(&format!(
+                        "API listen on tcp://{local} (TLS, client certificates required)"
+                    ));
+                    tokio::spawn(crate::tls::serve(listener, config, api.clone()));
+                }
+            }
         }
         log::info(&format!(
             "berthd {} serving (data root {})",

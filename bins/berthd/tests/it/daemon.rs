@@ -16,6 +16,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub sock: PathBuf,
     pub pidfile: PathBuf,
+    /// Flags added to every start (see [`Daemon::start_with`]).
+    extra: Vec<String>,
 }
 
 /// `berth-shim` beside the berthd under test, built once per test process: cargo builds
@@ -45,23 +47,30 @@ pub fn shim_binary() -> PathBuf {
 
 impl Daemon {
     pub fn start() -> Daemon {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_with(tempfile::tempdir().expect("tempdir"), &[])
+    }
+
+    /// Like [`Daemon::start`] in `dir`, with `extra` flags after the usual ones (kept for
+    /// [`Daemon::restart`]).
+    pub fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> Daemon {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let sock = dir.path().join("run/berth.sock");
         let pidfile = dir.path().join("run/berthd.pid");
         let config = dir.path().join("daemon.json");
         std::fs::write(&config, r#"{"log-level":"debug"}"#).expect("write daemon.json");
-        let child = Self::spawn(dir.path(), &sock, &pidfile);
+        let child = Self::spawn(dir.path(), &sock, &pidfile, &extra);
         let d = Daemon {
             child,
             dir,
             sock,
             pidfile,
+            extra,
         };
         d.await_socket();
         d
     }
 
-    fn spawn(dir: &Path, sock: &Path, pidfile: &Path) -> Child {
+    fn spawn(dir: &Path, sock: &Path, pidfile: &Path, extra: &[String]) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -80,6 +89,7 @@ impl Daemon {
             .arg(dir.join("daemon.json"))
             .arg("--shim-binary")
             .arg(shim_binary())
+            .args(extra)
             .stdin(Stdio::null())
             .stderr(log)
             .spawn()
@@ -106,7 +116,7 @@ impl Daemon {
 
     /// Starts berthd again on the same roots (after [`Daemon::kill9`] or [`Daemon::stop`]).
     pub fn restart(&mut self) {
-        self.child = Self::spawn(self.dir.path(), &self.sock, &self.pidfile);
+        self.child = Self::spawn(self.dir.path(), &self.sock, &self.pidfile, &self.extra);
         self.await_socket();
     }
 
