@@ -40,119 +40,119 @@ pub enum ImageCmd {
     Prune(Prune),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Ls {
     /// Show all images (there are no intermediate images to hide).
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Only show image IDs.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Don't truncate output.
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Show digests.
     #[arg(long)]
-    digests: bool,
+    pub(crate) digests: bool,
     /// Filter output (dangling=, label=, reference=, before=, since=).
     #[arg(short, long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
     /// Format output using a template ({{.ID}}, {{.Repository}}, {{.Tag}}, ...).
     #[arg(long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     /// REPOSITORY[:TAG]
-    name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Load {
     /// Read from tar archive file, instead of STDIN.
     #[arg(short, long)]
-    input: Option<PathBuf>,
+    pub(crate) input: Option<PathBuf>,
     /// Suppress the load output.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Save {
     /// Write to a file, instead of STDOUT.
     #[arg(short, long)]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Tag {
-    source: String,
-    target: String,
+    pub(crate) source: String,
+    pub(crate) target: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Rm {
     /// Force removal of the image.
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Import {
     /// Apply Dockerfile instruction to the created image.
     #[arg(short, long)]
-    change: Vec<String>,
+    pub(crate) change: Vec<String>,
     /// Set commit message for imported image.
     #[arg(short, long)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     /// A tar file, or - for STDIN.
-    file: String,
+    pub(crate) file: String,
     /// REPOSITORY[:TAG]
-    reference: Option<String>,
+    pub(crate) reference: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct History {
     /// Don't truncate output.
     #[arg(long)]
-    no_trunc: bool,
+    pub(crate) no_trunc: bool,
     /// Only show image IDs.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Print sizes and dates in human readable format.
     #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set)]
-    human: bool,
-    image: String,
+    pub(crate) human: bool,
+    pub(crate) image: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Inspect {
     /// Format output using a template.
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
     #[arg(required = true)]
-    images: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Prune {
     /// Remove all unused images, not just dangling ones.
     #[arg(short, long)]
-    all: bool,
+    pub(crate) all: bool,
     /// Do not prompt for confirmation.
     #[arg(short, long)]
-    force: bool,
+    pub(crate) force: bool,
     /// Provide filter values (e.g. until=<timestamp>, label=<key>=<value>).
     #[arg(long)]
-    filter: Vec<String>,
+    pub(crate) filter: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Df {
     /// Show detailed information on space usage.
     #[arg(short, long)]
-    verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 fn open(root: &Path) -> Result<ImageStore> {

@@ -30,45 +30,45 @@ pub struct RegistryFlags {
 pub struct Pull {
     /// Set platform if server is multi-platform capable (os/arch[/variant]).
     #[arg(long)]
-    platform: Option<String>,
+    pub(crate) platform: Option<String>,
     /// Suppress verbose output.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// Download all tagged images in the repository.
     #[arg(short, long)]
-    all_tags: bool,
+    pub(crate) all_tags: bool,
     /// NAME[:TAG|@DIGEST]
-    name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct Push {
     /// Suppress verbose output.
     #[arg(short, long)]
-    quiet: bool,
+    pub(crate) quiet: bool,
     /// NAME[:TAG]
-    name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Args)]
 pub struct Login {
     /// Username.
     #[arg(short, long)]
-    username: Option<String>,
+    pub(crate) username: Option<String>,
     /// Password (prefer --password-stdin).
     #[arg(short, long)]
-    password: Option<String>,
+    pub(crate) password: Option<String>,
     /// Take the password from stdin.
     #[arg(long)]
-    password_stdin: bool,
+    pub(crate) password_stdin: bool,
     /// The registry (default: Docker Hub).
-    server: Option<String>,
+    pub(crate) server: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct Logout {
     /// The registry (default: Docker Hub).
-    server: Option<String>,
+    pub(crate) server: Option<String>,
 }
 
 /// Docker's config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
