@@ -74,7 +74,12 @@ fn status_line(v: &ContainerView) -> String {
         ContainerStatus::Created => "Created".into(),
         ContainerStatus::Running { paused, .. } => {
             let started = v.record.started_at.as_deref().unwrap_or("");
-            let p = if *paused { " (Paused)" } else { "" };
+            let p = match v.health.as_ref().map(|h| h.status.as_str()) {
+                _ if *paused => " (Paused)".to_string(),
+                Some("starting") => " (health: starting)".to_string(),
+                Some(h) => format!(" ({h})"),
+                None => String::new(),
+            };
             format!("Up {}{p}", human_duration(since(started)))
         }
         ContainerStatus::Exited { code, finished_at } => {
@@ -208,7 +213,13 @@ pub async fn create(engine: &Arc<Engine>, q: &Query, body: Bytes) -> Answer {
 /// `GET /containers/{id}/json`.
 pub async fn inspect(engine: &Arc<Engine>, id: String) -> Answer {
     let v = blocking(engine, move |e| Ok(e.container(&id)?)).await?;
-    Ok(json(StatusCode::OK, &inspect_body(&v)))
+    let mut body = serde_json::to_value(inspect_body(&v)).unwrap_or(Value::Null);
+    if let Some(h) = &v.health {
+        // Docker's `State.Health` (the run marker stays in the engine).
+        body["State"]["Health"] =
+            json!({"Status": h.status, "FailingStreak": h.failing_streak, "Log": h.log});
+    }
+    Ok(json(StatusCode::OK, &body))
 }
 
 /// `POST /containers/{id}/start` (304 when already running, as Docker answers).

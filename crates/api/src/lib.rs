@@ -17,9 +17,11 @@
 
 mod attach;
 pub mod body;
+mod container_archive;
 mod container_ops;
 mod containers;
 pub mod error;
+mod events;
 mod exec;
 pub mod hijack;
 mod images;
@@ -135,6 +137,7 @@ impl Api {
             (&Method::GET, "/version") => return system::version(e).await,
             (&Method::GET, "/info") => return system::info(e).await,
             (&Method::GET, "/system/df") => return system::df(e).await,
+            (&Method::GET, "/events") => return events::events(e, &q).await,
             (&Method::POST, "/auth") => {
                 let bytes = read_json(body).await?;
                 return system::auth(e, bytes).await;
@@ -156,6 +159,11 @@ impl Api {
             }
             (&Method::POST, "/images/load") => return Ok(images::load(e, body::reader(body)).await),
             (&Method::POST, "/images/prune") => return images::prune(e, &q).await,
+            (&Method::POST, "/commit") => {
+                return container_archive::commit(e, &q, read_json(body).await?).await
+            }
+            (&Method::POST, "/networks/prune") => return container_archive::prune_networks().await,
+            (&Method::POST, "/build/prune") => return container_archive::prune_build_cache().await,
             (&Method::GET, "/images/get") => {
                 let names = q.all("names").into_iter().map(str::to_string).collect();
                 return Ok(images::save(e, names).await);
@@ -169,12 +177,26 @@ impl Api {
             .and_then(|r| r.split_once('/'))
         {
             match (m, action) {
+                (&Method::POST, "resize") => {
+                    let (rows, cols) = (q.get("h").unwrap_or("0"), q.get("w").unwrap_or("0"));
+                    let (Ok(rows), Ok(cols)) = (rows.parse::<u16>(), cols.parse::<u16>()) else {
+                        return Err(ApiError::BadRequest(format!(
+                            "invalid terminal size h={rows:?} w={cols:?}: give two numbers"
+                        )));
+                    };
+                    let id = id.to_string();
+                    blocking(e, move |e| Ok(e.resize_container(&id, rows, cols)?)).await?;
+                    return Ok(Response::new(body::full(Bytes::new())));
+                }
                 (&Method::POST, "attach") => {
                     let up = parts.extensions.remove();
                     return attach::attach(e, id.to_string(), &q, &parts.headers, up).await;
                 }
                 (&Method::POST, "exec") => {
                     return exec::create(e, id.to_string(), read_json(body).await?).await
+                }
+                (&Method::PUT, "archive") => {
+                    return container_archive::put(e, id.to_string(), &q, body::reader(body)).await
                 }
                 (&Method::POST, "update") => {
                     return container_ops::update(e, id.to_string(), read_json(body).await?).await
@@ -276,6 +298,10 @@ async fn container_route(
         (&Method::POST, "restart") => container_ops::restart(e, id, q).await,
         (&Method::GET, "top") => container_ops::top(e, id, q).await,
         (&Method::GET, "stats") => container_ops::stats(e, id, q).await,
+        (&Method::HEAD, "archive") => container_archive::head(e, id, q).await,
+        (&Method::GET, "archive") => container_archive::get(e, id, q).await,
+        (&Method::GET, "export") => container_archive::export(e, id).await,
+        (&Method::GET, "changes") => container_archive::changes(e, id).await,
         _ => Err(ApiError::NoRoute),
     }
 }

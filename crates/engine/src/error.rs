@@ -23,6 +23,9 @@ pub enum EngineError {
         /// The name or id as given.
         name: String,
     },
+    /// Something other than a container or image is missing (Docker's words).
+    #[error("{0}")]
+    NotFound(String),
     /// No exec instance has this id.
     #[error("No such exec instance: {id}")]
     NoSuchExec {
@@ -71,7 +74,9 @@ impl EngineError {
         match self {
             Self::NoSuchImage { .. } => ErrorKind::NotFound,
             Self::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            Self::NoSuchContainer { .. } | Self::NoSuchExec { .. } => ErrorKind::NotFound,
+            Self::NoSuchContainer { .. } | Self::NoSuchExec { .. } | Self::NotFound(_) => {
+                ErrorKind::NotFound
+            }
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
             Self::Spec(e) => e.kind(),

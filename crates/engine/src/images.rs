@@ -205,6 +205,7 @@ impl Engine {
         self.store
             .tag(source, &target)
             .map_err(|e| EngineError::from_lookup(source, e))?;
+        self.emit_image_named(source, "tag", &target.to_string());
         Ok(())
     }
 
@@ -213,6 +214,7 @@ impl Engine {
         self.store
             .remove(name, force)
             .map_err(|e| EngineError::from_lookup(name, e))
+            .inspect(|events| self.emit_removals(events))
     }
 
     /// `docker image prune`.
@@ -222,7 +224,7 @@ impl Engine {
 
     /// `docker load`: a docker-archive or OCI layout tar.
     pub fn load(&self, archive: impl Read) -> Result<LoadReport> {
-        Ok(self.store.load(archive)?)
+        Ok(self.store.load(archive)?).inspect(|r| self.emit_loaded(r))
     }
 
     /// `docker save`: writes one tar holding `names`.
@@ -230,7 +232,11 @@ impl Engine {
         for n in names {
             self.lookup(n)?;
         }
-        Ok(self.store.save(names, out)?)
+        self.store.save(names, out)?;
+        for n in names {
+            self.emit_image_named(n, "save", n);
+        }
+        Ok(())
     }
 
     /// `docker import`: a root file system tar becomes a one-layer image.
@@ -247,7 +253,9 @@ impl Engine {
             created: req.created,
             tag: req.reference.as_deref().map(Reference::parse).transpose()?,
         };
-        Ok(self.store.import(tar, &new)?)
+        let id = self.store.import(tar, &new)?;
+        self.emit_image(&id.to_string(), "import", &id.to_string());
+        Ok(id)
     }
 }
 

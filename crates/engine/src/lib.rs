@@ -7,7 +7,9 @@
 //! threads. There is no async runtime here.
 //!
 //! It covers images (list, inspect, history, tag, remove, prune, load, save, import, pull,
-//! push, login), the host facts `/info` needs, and containers' lifecycle ([`containers`]).
+//! push, login), the host facts `/info` needs, containers' lifecycle ([`containers`], with
+//! health checks in `containers::health`) and the event bus behind `docker events`
+//! ([`events`]).
 //!
 //! Invariant: every path (data root, auth file) comes from [`EngineConfig`]; nothing is read
 //! from the environment and nothing is printed.
@@ -17,6 +19,7 @@
 pub mod container;
 pub mod containers;
 mod error;
+pub mod events;
 mod images;
 pub mod log;
 mod registry;
@@ -36,6 +39,7 @@ pub use containers::{
     LogLine, LogOptions, LogStream, StopOutcome,
 };
 pub use error::EngineError;
+pub use events::{Event, EventBus, Subscription};
 pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
 pub use registry::PullRequest;
 pub use system::{HostInfo, UsageView};
@@ -66,6 +70,8 @@ pub struct EngineConfig {
     pub shim_binary: PathBuf,
     /// The default seccomp profile (Docker's JSON format); `None` runs containers unconfined.
     pub seccomp_profile: Option<Vec<u8>>,
+    /// `--default-ulimit`s: given to every container that does not set the same name.
+    pub default_ulimits: Vec<container::Ulimit>,
 }
 
 impl EngineConfig {
@@ -78,6 +84,7 @@ impl EngineConfig {
             data_root,
             shim_binary: PathBuf::from("berth-shim"),
             seccomp_profile: None,
+            default_ulimits: Vec::new(),
             insecure_registries: Vec::new(),
             registry_mirrors: Vec::new(),
             auth_file: None,
@@ -100,6 +107,12 @@ pub struct Engine {
     execs: containers::ExecTable,
     /// Restart policies' waiters and backoff (active once [`Engine::supervise`] ran).
     supervisor: containers::Supervisor,
+    /// The event bus (`docker events`).
+    events: events::EventBus,
+    /// Exit codes of auto-removed containers, for late `wait --condition removed` callers.
+    removed_exits: containers::RemovedExits,
+    /// Log followers per container (attach, `logs -f`): an `AutoRemove` waits for them.
+    followers: containers::Followers,
 }
 
 impl Engine {
@@ -126,6 +139,9 @@ impl Engine {
             containers_lock: std::sync::Mutex::new(()),
             execs: Default::default(),
             supervisor: Default::default(),
+            events: Default::default(),
+            removed_exits: Default::default(),
+            followers: Default::default(),
         })
     }
 

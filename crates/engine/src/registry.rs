@@ -89,6 +89,7 @@ impl Engine {
         };
         for r in &refs {
             pull(&self.registry, &self.store, r, &opts, progress)?;
+            self.emit_image_named(&r.to_string(), "pull", &r.to_string());
         }
         Ok(refs)
     }

@@ -131,7 +131,10 @@ impl Engine {
 
     /// Creates a volume, or returns the existing one of that name.
     pub fn create_volume(&self, req: CreateRequest) -> Result<VolumeView> {
-        let (v, _) = self.volumes.create(req)?;
+        let (v, made) = self.volumes.create(req)?;
+        if made {
+            self.emit_volume(&v.name, "create", &[]);
+        }
         Ok(self.volume_view(v, &self.volume_users()?))
     }
 
@@ -180,7 +183,9 @@ impl Engine {
             }
             .into());
         }
-        Ok(self.volumes.remove(name)?)
+        self.volumes.remove(name)?;
+        self.emit_volume(name, "destroy", &[]);
+        Ok(())
     }
 
     /// Removes unused volumes: anonymous ones only, unless `all`.

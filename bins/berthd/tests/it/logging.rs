@@ -1,5 +1,6 @@
 //! json-file logs: capped by default and by `--log-opt max-size/max-file`, rotated files read
-//! back in order by `docker logs`, other drivers refused with the fix named.
+//! back in order by `docker logs`, other drivers refused with the fix named; and the
+//! daemon's `--default-ulimit`s under the container's own.
 
 use berth_testutil::require_root;
 
@@ -75,4 +76,44 @@ fn log_opts_rotate_and_logs_reads_across_files() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("syslog") && err.contains("json-file"), "{err}");
     assert!(d.docker_ok(&["ps", "-aq"]).trim().is_empty());
+}
+
+#[test]
+fn default_ulimits_apply_under_the_containers_own() {
+    require_root!();
+    let d = Daemon::start_with(
+        tempfile::tempdir().expect("tempdir"),
+        &[
+            "--default-ulimit",
+            "nofile=1234:2345",
+            "--default-ulimit",
+            "nproc=500",
+        ],
+    );
+    let archive = bench_archive(d.dir.path());
+    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
+    let show = "ulimit -n; ulimit -Hn; ulimit -u";
+    let out = d.docker_ok(&["run", "--rm", IMAGE, "/bin/busybox", "sh", "-c", show]);
+    assert_eq!(out, "1234\n2345\n500\n");
+    // The container's own value wins by name; inspect shows only what the user gave.
+    let id = d.docker_ok(&[
+        "run",
+        "-d",
+        "--ulimit",
+        "nofile=100:200",
+        IMAGE,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        show,
+    ]);
+    let id = id.trim();
+    assert_eq!(d.docker_ok(&["wait", id]).trim(), "0");
+    assert_eq!(d.docker_ok(&["logs", id]), "100\n200\n500\n");
+    let shown = d.docker_ok(&["inspect", "-f", "{{json .HostConfig.Ulimits}}", id]);
+    assert!(
+        shown.contains("nofile") && !shown.contains("nproc"),
+        "{shown}"
+    );
+    d.docker_ok(&["rm", id]);
 }

@@ -1,15 +1,21 @@
 //! End-to-end tests of berthd with the real docker CLI (`/usr/local/bin/docker`, 28.x) as
 //! the client: each test starts its own daemon on a temporary socket and data root.
 
+mod archive;
 mod containers;
 mod crash;
 mod daemon;
 mod dockerpy;
 mod errors;
+mod events;
 mod exec;
+mod health;
 mod images;
+mod load;
 mod logging;
 mod ops;
+mod prune;
 mod registry;
 mod restart;
+mod tls;
 mod volumes;

@@ -121,9 +121,14 @@ impl Engine {
             let v = e.view.lock().unwrap_or_else(|p| p.into_inner());
             live.contains(&v.container_id)
         });
+        let exec_event = |action: &str| {
+            let action = format!("{action}: {}", config.cmd.join(" "));
+            self.container_event(&rec, &action, &[("execID", id.clone())])
+        };
+        self.emit(exec_event("exec_create"));
         let view = ExecView {
             id: id.clone(),
-            container_id: rec.id,
+            container_id: rec.id.clone(),
             config,
             state: ExecState::Created,
         };
@@ -180,7 +185,14 @@ impl Engine {
             stderr: child.stderr.take(),
         };
         let watched = entry.clone();
-        std::thread::spawn(move || watch(watched, child, pid_file));
+        let died = self.exec_started(&container_id, id, &config.cmd);
+        let bus = self.event_bus();
+        std::thread::spawn(move || {
+            let code = watch(watched, child, pid_file);
+            if let Some(ev) = died {
+                bus.emit(ev.attr("exitCode", code.to_string()));
+            }
+        });
         Ok(io)
     }
 
@@ -264,7 +276,7 @@ fn set_state(entry: &ExecEntry, state: ExecState) {
 }
 
 /// Notes the pid once the shim wrote it, then the exit code; removes the shim's files.
-fn watch(entry: Arc<ExecEntry>, mut child: Child, pid_file: std::path::PathBuf) {
+fn watch(entry: Arc<ExecEntry>, mut child: Child, pid_file: std::path::PathBuf) -> i32 {
     let read_pid = || {
         fs::read_to_string(&pid_file)
             .ok()
@@ -295,6 +307,7 @@ fn watch(entry: Arc<ExecEntry>, mut child: Child, pid_file: std::path::PathBuf) 
     set_state(&entry, ExecState::Exited { code, pid });
     let _ = fs::remove_file(&pid_file);
     let _ = fs::remove_file(pid_file.with_extension("json"));
+    code
 }
 
 /// The container's `process` with the exec's overrides.

@@ -50,7 +50,7 @@ pub struct ContainerFilters {
     /// `expose`, `publish`, `volume`, `network`: berth has no ports, volumes or networks on
     /// containers yet, so any such filter matches nothing.
     pub unsupported: Vec<String>,
-    /// `health=`: berth runs no health checks, so only `none` matches.
+    /// `health=`: `starting`, `healthy`, `unhealthy`, or `none` (no health check).
     pub health: Vec<String>,
     /// `is-task=true` matches nothing (no swarm tasks).
     pub is_task: Option<bool>,
@@ -229,7 +229,7 @@ impl Engine {
                 && before.is_none_or(|b| i > b)
                 && since.is_none_or(|s| i < s)
                 && f.unsupported.is_empty()
-                && f.health.iter().all(|h| h == "none")
+                && (f.health.is_empty() || f.health.iter().any(|h| h == v.health_status()))
                 && f.is_task != Some(true);
             if keep {
                 out.push(v.clone());

@@ -58,6 +58,7 @@ impl Engine {
         }
         let policy = &opts.host_config.restart_policy;
         super::restart::validate(&policy.name, policy.maximum_retry_count, false)?;
+        super::health::validate(opts.healthcheck.as_ref())?;
         if opts.host_config.log_config.driver.is_empty() {
             // Inspect shows the driver in use, as Docker's does.
             opts.host_config.log_config.driver = crate::container::options::JSON_FILE.into();
@@ -103,7 +104,15 @@ impl Engine {
             .and_then(|c| c.volumes.as_ref())
             .map(|v| v.keys().cloned().collect())
             .unwrap_or_default();
-        let (mounts, spec_opts, anonymous) = self.resolve_mounts(&opts, &image_volumes)?;
+        let (mounts, mut spec_opts, anonymous) = self.resolve_mounts(&opts, &image_volumes)?;
+        // The daemon's default ulimits, under the container's own (dockerd's mergeUlimits);
+        // in the spec only, so inspect shows what the user gave.
+        let own = &mut spec_opts.host_config.ulimits;
+        for u in &self.config.default_ulimits {
+            if !own.iter().any(|o| o.name == u.name) {
+                own.push(u.clone());
+            }
+        }
         let dir = self.container_dir(&id);
         let bundle = dir.join("bundle");
         let made = (|| {
@@ -162,7 +171,7 @@ impl Engine {
             };
             record::save(&dir, &rec)
                 .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
-            Ok(rec)
+            Ok(self.created(rec))
         })();
         if made.is_err() {
             let _ = self.store.remove_rootfs(&id);
@@ -215,8 +224,10 @@ impl Engine {
             restart_count: if by_policy { rec.restart_count } else { 0 },
             ..rec.clone()
         };
-        record::save(&dir, &started)
-            .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
+        let Some(started) = self.record_start(started, by_policy)? else {
+            let _ = self.store.unmount_rootfs(&id);
+            return Ok(StopOutcome::AlreadyThere);
+        };
         let spawned = berth_shim::spawn(
             &self.config.shim_binary,
             &SpawnOptions {
@@ -226,6 +237,8 @@ impl Engine {
                 runtime_root: &runtime_root,
                 log_max_size: limits.max_size,
                 log_max_files: limits.max_files,
+                stdin: rec.options.open_stdin,
+                stdin_once: rec.options.stdin_once,
             },
         );
         if let Err(e) = spawned {
@@ -236,24 +249,9 @@ impl Engine {
                 self.config.shim_binary.display()
             )));
         }
-        if super::restart::Policy::of(&started) != super::restart::Policy::No {
-            self.watch(&id);
-        }
+        self.announce_start(&started);
+        self.watch(&id);
         Ok(StopOutcome::Done)
-    }
-
-    /// Marks a container to be removed once it exits (`HostConfig.AutoRemove`); the caller
-    /// that starts it runs [`Engine::auto_remove_after_exit`].
-    pub fn set_auto_remove(&self, name_or_id: &str, on: bool) -> Result<()> {
-        let rec = self.find_container(name_or_id)?;
-        let policy = &rec.options.host_config.restart_policy;
-        super::restart::validate(&policy.name, policy.maximum_retry_count, on)?;
-        let dir = self.container_dir(&rec.id);
-        let rec = ContainerRecord {
-            auto_remove: on,
-            ..rec
-        };
-        record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))
     }
 
     /// Sends `signal` (name or number; `None` = SIGKILL) to a running container.
@@ -283,7 +281,7 @@ impl Engine {
         client
             .kill(sig)
             .map_err(|e| EngineError::Shim(format!("signalling container {}: {e}", rec.id)))
-            .map(|()| self.thaw_if_ending(rec, sig))
+            .map(|()| self.killed(rec, sig))
     }
 
     /// Sends the stop signal (`signal`, else the container's), then SIGKILL after `timeout`
@@ -314,7 +312,7 @@ impl Engine {
             let deadline = Instant::now() + Duration::from_secs(t.unsigned_abs());
             while Instant::now() < deadline {
                 if !self.container_status(&rec).is_running() {
-                    return Ok(StopOutcome::Done);
+                    return Ok(self.stopped(&rec));
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -322,7 +320,7 @@ impl Engine {
         }
         berth_shim::wait_exit(&shim_dir)
             .map_err(|e| EngineError::Shim(format!("waiting for container {}: {e}", rec.id)))?;
-        Ok(StopOutcome::Done)
+        Ok(self.stopped(&rec))
     }
 
     /// Removes a container: its rootfs, bundle, record and shim state. A running one is
@@ -364,6 +362,7 @@ impl Engine {
             berth_shim::wait_exit(self.shim_dir(&id))
                 .map_err(|e| EngineError::Shim(format!("waiting for container {id}: {e}")))?;
         }
+        self.note_exit_of(&rec);
         if status == ContainerStatus::Dead {
             // No shim cleaned up after it: drop the runtime's state (and cgroup) ourselves.
             let _ = Runtime::new(self.runtime_root()).delete(&id, true);
@@ -379,6 +378,7 @@ impl Engine {
         if volumes {
             self.remove_anonymous_volumes(&rec);
         }
+        self.destroyed(&rec);
         Ok(())
     }
 }

@@ -16,11 +16,15 @@
 //! The status is one enum, [`ContainerStatus`]; Docker's words and booleans are made from it
 //! at the API edge. Lookups follow Docker's order: full id, then name, then unique id prefix.
 
+pub mod archive;
+mod attach;
 mod exec;
 mod filters;
+pub mod health;
 mod lifecycle;
 mod logs;
 mod ops;
+mod probe;
 pub mod record;
 mod resources;
 mod restart;
@@ -35,13 +39,16 @@ use berth_shim::ShimClient;
 pub(crate) use exec::ExecTable;
 pub use exec::{ExecConfig, ExecIo, ExecState, ExecView};
 pub use filters::{ContainerFilters, ContainerPruneReport};
+pub use health::{Health, HealthCheck, HealthResult};
 pub use lifecycle::StopOutcome;
-pub use logs::{LogLine, LogOptions, LogStream};
+pub(crate) use logs::Followers;
+pub use logs::{rfc3339_nanos, FollowGuard, LogLine, LogOptions, LogStream};
 pub use ops::TopView;
 pub use record::ContainerRecord;
 pub use resources::{StatsSample, UpdateOptions};
 pub use restart::Policy as RestartPolicyKind;
 pub(crate) use restart::Supervisor;
+pub(crate) use wait::RemovedExits;
 
 use crate::{Engine, EngineError, Result};
 
@@ -89,6 +96,8 @@ pub struct ContainerView {
     pub status: ContainerStatus,
     /// Its root file system's directories (`None` if the store has no rootfs for it).
     pub rootfs: Option<ContainerRootfs>,
+    /// Its health-check state (`None`: no check, or never started with one).
+    pub health: Option<Health>,
 }
 
 impl Engine {
@@ -202,7 +211,9 @@ impl Engine {
     fn container_view(&self, record: ContainerRecord) -> ContainerView {
         let status = self.container_status(&record);
         let rootfs = self.store.rootfs(&record.id).ok();
+        let health = self.container_health(&record.id);
         ContainerView {
+            health,
             record,
             status,
             rootfs,

@@ -85,6 +85,7 @@ impl Engine {
         self.runtime()
             .pause(&rec.id)
             .map_err(|e| runtime_err("pausing", &rec.id, e))
+            .map(|()| self.emit_container(&rec, "pause", &[]))
     }
 
     /// Thaws a paused container (`docker unpause`).
@@ -96,6 +97,7 @@ impl Engine {
         self.runtime()
             .resume(&rec.id)
             .map_err(|e| runtime_err("unpausing", &rec.id, e))
+            .map(|()| self.emit_container(&rec, "unpause", &[]))
     }
 
     /// After SIGKILL or the container's stop signal, as Docker's `killWithSignal`: thaw a
@@ -146,11 +148,14 @@ impl Engine {
             )));
         }
         let dir = self.container_dir(&rec.id);
+        let old_name = format!("/{}", rec.name);
         let rec = ContainerRecord {
             name: new_name.to_string(),
             ..rec
         };
-        record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))
+        record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))?;
+        self.emit_container(&rec, "rename", &[("oldName", old_name)]);
+        Ok(())
     }
 
     /// The container's processes as the host's `ps` shows them (`docker top`).
@@ -189,6 +194,7 @@ impl Engine {
         let rec = self.find_container(name_or_id)?;
         self.stop_container(&rec.id, timeout, signal)?;
         self.start_container(&rec.id)?;
+        self.emit_container_id(&rec.id, "restart", &[]);
         Ok(())
     }
 }

@@ -11,7 +11,9 @@
 //!
 //! Why a waiter thread per watched container: the shim's `wait` blocks until the exit is
 //! recorded, so a restart follows the exit within the backoff, with no polling; the threads
-//! hold only a weak reference to the engine. The supervisor exists only where
+//! hold only a weak reference to the engine. Every started container is watched, with or
+//! without a policy: the waiter is also what emits its `die` event, and each watch starts
+//! the container's health monitor (`health.rs`) beside it. The supervisor exists only where
 //! [`Engine::supervise`] was called (berthd); the in-process CLI restarts nothing.
 
 use std::collections::HashMap;
@@ -104,29 +106,38 @@ impl Engine {
         let weak = Arc::downgrade(self);
         std::thread::spawn(move || {
             for id in rx {
-                let w = weak.clone();
+                let (w, h, hid) = (weak.clone(), weak.clone(), id.clone());
                 std::thread::spawn(move || waiter(w, id));
+                std::thread::spawn(move || super::health::monitor(h, hid));
             }
         });
         for rec in self.records()? {
             let policy = Policy::of(&rec);
+            let status = self.container_status(&rec);
+            if status.is_running() {
+                // Every running container is watched: its exit is its `die` event.
+                self.watch(&rec.id);
+                continue;
+            }
             if policy == Policy::No {
                 continue;
             }
-            let status = self.container_status(&rec);
             let start_now = match policy {
                 Policy::Always => true,
                 Policy::UnlessStopped => !rec.manually_stopped,
                 _ => false,
             };
             match status {
-                ContainerStatus::Running { .. } => self.watch(&rec.id),
                 ContainerStatus::Exited { .. } | ContainerStatus::Dead if start_now => {
                     let w = Arc::downgrade(self);
                     let id = rec.id.clone();
                     std::thread::spawn(move || {
                         if let Some(e) = w.upgrade() {
-                            if let Err(err) = e.start_by_policy(&id) {
+                            // `always` comes back even after a user's stop (Docker's rule).
+                            let start = e
+                                .update_record(&id, |r| r.manually_stopped = false)
+                                .and_then(|()| e.start_by_policy(&id));
+                            if let Err(err) = start {
                                 crate::log::warn(&format!(
                                     "restarting {id} at daemon start: {err}"
                                 ));
@@ -175,8 +186,33 @@ impl Engine {
         record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))
     }
 
+    /// Saves the record of a start. A start by policy (or by the health monitor) counts one
+    /// restart, and is called off (`None`) if the user stopped the container meanwhile: under
+    /// the containers lock, as `stop` marks the manual stop, so either the stop sees this
+    /// start (and waits it out) or the start sees the stop.
+    pub(crate) fn record_start(
+        &self,
+        mut started: ContainerRecord,
+        by_policy: bool,
+    ) -> Result<Option<ContainerRecord>> {
+        let _guard = self
+            .containers_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let dir = self.container_dir(&started.id);
+        if by_policy {
+            let now = record::load(&dir).map_err(|e| EngineError::io("reading", &dir, e))?;
+            if now.manually_stopped {
+                return Ok(None);
+            }
+            started.restart_count = now.restart_count + 1;
+        }
+        record::save(&dir, &started)
+            .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
+        Ok(Some(started))
+    }
+
     fn start_by_policy(&self, id: &str) -> Result<()> {
-        self.update_record(id, |r| r.restart_count += 1)?;
         self.start_container_as(id, true).map(drop)
     }
 }
@@ -194,6 +230,7 @@ fn waiter(engine: Weak<Engine>, id: String) {
     let Ok(rec) = e.find_container(&id) else {
         return;
     };
+    e.note_exit(&rec, exit.exit_code, &exit.finished_at);
     if !Policy::of(&rec).restarts_after(&rec, exit.exit_code) {
         return;
     }
