@@ -304,15 +304,7 @@ fn api_error(status: StatusCode, body: &[u8]) -> Error {
 
 /// Percent-encodes a query value.
 pub fn encode(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    berth_types::percent_encode(v)
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ mod error;
 pub mod model;
 mod reference;
 mod store;
-pub mod time;
+/// RFC 3339 times (the workspace's one implementation, in berth-types).
+pub use berth_types::time;
 
 pub use archive::{LoadReport, NewImage};
 pub use content::{BlobWriter, ContentStore};

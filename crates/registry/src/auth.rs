@@ -133,15 +133,7 @@ impl TokenResponse {
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters kept).
 pub(crate) fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    berth_types::percent_encode(s)
 }
 
 #[cfg(test)]

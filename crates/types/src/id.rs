@@ -1,4 +1,5 @@
-//! Container ids: what a runtime accepts as `<container-id>`.
+//! Container ids: what a runtime accepts as `<container-id>`; and Docker's object names and
+//! random ids (containers, volumes, exec instances), one implementation for all of them.
 //!
 //! runc accepts `^[\w+-\.]+$`; we accept the same set so that every caller of runc (containerd,
 //! dockerd, podman) works with us, and we refuse anything that could act as a path component
@@ -47,6 +48,26 @@ pub fn validate_container_id(id: &str) -> Result<(), IdError> {
         });
     }
     Ok(())
+}
+
+/// Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+` for container and volume names (a leading `/` is
+/// the caller's to strip).
+pub fn valid_object_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 2
+        && b[0].is_ascii_alphanumeric()
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// A new random id: 32 bytes from `/dev/urandom` as 64 lower-case hex digits (Docker's
+/// format for containers, exec instances and anonymous volumes).
+pub fn random_id() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -13,8 +13,23 @@
 pub use oci_spec;
 
 mod id;
+pub mod time;
 
-pub use id::{validate_container_id, IdError};
+/// Percent-encodes `s` for a URL path segment or query value (RFC 3986: letters, digits and
+/// `-_.~` stay, every other byte becomes `%XX`).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub use id::{random_id, valid_object_name, validate_container_id, IdError};
 
 /// The class of a failure, independent of which library produced it.
 ///

@@ -23,7 +23,6 @@ pub mod mount;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -81,46 +80,17 @@ pub struct CreateRequest {
 
 /// Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+` for volume names.
 pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() >= 2
-        && b[0].is_ascii_alphanumeric()
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    berth_types::valid_object_name(name)
 }
 
 /// 32 random bytes as hex: an anonymous volume's name.
 pub fn random_name() -> Result<String> {
-    let mut b = [0u8; 32];
-    let urandom = Path::new("/dev/urandom");
-    fs::File::open(urandom)
-        .and_then(|mut f| f.read_exact(&mut b))
-        .map_err(|e| VolumeError::io("reading", urandom, e))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    berth_types::random_id().map_err(|e| VolumeError::io("reading", Path::new("/dev/urandom"), e))
 }
 
 /// The current UTC time as RFC 3339 with seconds (Docker's `CreatedAt`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    berth_types::time::now_secs()
 }
 
 /// The volumes under one directory. Create, remove, mount and populate are serialised by an

@@ -10,7 +10,7 @@
 //! started); whether the container runs is derived from its shim (see `super::status`).
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -77,19 +77,12 @@ pub fn load(dir: &Path) -> io::Result<ContainerRecord> {
 
 /// A new container id: 32 random bytes from `/dev/urandom` as hex (Docker's format).
 pub fn new_id() -> io::Result<String> {
-    let mut b = [0u8; 32];
-    fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    berth_types::random_id()
 }
 
 /// Docker's `[a-zA-Z0-9][a-zA-Z0-9_.-]+` for container names (a leading `/` is allowed).
 pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() >= 2
-        && b[0].is_ascii_alphanumeric()
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    berth_types::valid_object_name(name)
 }
 
 const ADJECTIVES: &[&str] = &[

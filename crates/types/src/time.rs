@@ -1,5 +1,10 @@
-//! RFC 3339 timestamps as image configs carry them (`"created": "2024-01-02T03:04:05.123Z"`),
-//! converted to and from seconds since the epoch without a date library.
+//! RFC 3339 timestamps, the one implementation every crate uses: image configs
+//! (`"created": "2024-01-02T03:04:05.123Z"`), runtime state, Docker's JSON log times (Go's
+//! `RFC3339Nano`: nanoseconds, trailing zeros dropped), volumes' `CreatedAt`. Converted to and
+//! from seconds since the epoch without a date library (Howard Hinnant's civil-date
+//! algorithms).
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into seconds since the epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -47,6 +52,36 @@ pub fn format_rfc3339(secs: i64) -> String {
     )
 }
 
+/// `t` as Go's `RFC3339Nano` in UTC: `2024-02-29T23:59:59.5Z` (no fraction when whole).
+pub fn rfc3339_nano(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let whole = format_rfc3339(secs);
+    let nanos = d.subsec_nanos();
+    if nanos == 0 {
+        return whole;
+    }
+    let frac = format!("{nanos:09}");
+    format!(
+        "{}.{}Z",
+        whole.trim_end_matches('Z'),
+        frac.trim_end_matches('0')
+    )
+}
+
+/// The current time as [`rfc3339_nano`].
+pub fn now() -> String {
+    rfc3339_nano(SystemTime::now())
+}
+
+/// The current time in whole seconds as [`format_rfc3339`].
+pub fn now_secs() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    format_rfc3339(secs)
+}
+
 // Howard Hinnant's civil-date algorithms.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -73,6 +108,17 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nanos_like_go() {
+        use std::time::Duration;
+        let t = UNIX_EPOCH + Duration::new(0, 0);
+        assert_eq!(rfc3339_nano(t), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::new(1_709_251_199, 500_000_000);
+        assert_eq!(rfc3339_nano(t), "2024-02-29T23:59:59.5Z");
+        let t = UNIX_EPOCH + Duration::new(951_782_400, 123_456_789);
+        assert_eq!(rfc3339_nano(t), "2000-02-29T00:00:00.123456789Z");
+    }
 
     #[test]
     fn parses_and_formats() {
