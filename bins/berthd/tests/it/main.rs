@@ -2,6 +2,7 @@
 //! the client: each test starts its own daemon on a temporary socket and data root.
 
 mod archive;
+mod bad_input;
 mod containers;
 mod crash;
 mod daemon;

@@ -76,7 +76,7 @@ pub fn rfc3339_nanos(t: &str) -> Option<i128> {
     Some(i128::from(secs) * 1_000_000_000 + nanos)
 }
 
-fn parse_line(line: &[u8], opts: &LogOptions) -> Option<LogLine> {
+pub(super) fn parse_line(line: &[u8], opts: &LogOptions) -> Option<LogLine> {
     let e = serde_json::from_slice::<Entry>(line).ok()?;
     if let Some(since) = opts.since {
         if rfc3339_nanos(&e.time).is_some_and(|t| t < since) {
@@ -281,9 +281,20 @@ impl Engine {
         let rec = self.find_container(name_or_id)?;
         let live = berth_shim::log::log_path(&self.shim_dir(&rec.id), &rec.id);
         let mut files = rotated_files(&live);
+        let mut out = Vec::new();
+        if let (Some(n), None) = (opts.tail, opts.since) {
+            // From the end: the newest file first, older ones only if it held too few.
+            let mut left = n;
+            for path in std::iter::once(&live).chain(files.iter()) {
+                if left == 0 {
+                    break;
+                }
+                left -= super::logtail::last_lines(path, &opts, left, &mut out)?;
+            }
+            return Ok(out);
+        }
         files.reverse();
         files.push(live);
-        let mut out = Vec::new();
         for path in files {
             read_whole(&path, &opts, &mut out)?;
         }

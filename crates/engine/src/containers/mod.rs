@@ -23,6 +23,7 @@ mod filters;
 pub mod health;
 mod lifecycle;
 mod logs;
+mod logtail;
 mod ops;
 mod probe;
 pub mod record;

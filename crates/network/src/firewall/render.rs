@@ -1,0 +1,196 @@
+//! [`Ruleset`] → nft script. Pure: the unit tests compare the exact text.
+//!
+//! Chains of `table ip <name>` (numeric priorities: nft 1.0.6 accepts `dstnat` only at
+//! prerouting):
+//! - `forward` (filter, priority -10, policy accept): replies, same-bridge traffic and DNATed
+//!   traffic (published ports, also from other networks via the host address) accepted; then
+//!   `--internal` bridges drop everything else in and out, isolated bridges drop traffic to and
+//!   from every other berth bridge; then egress accepted. The policy is accept because berth must never drop what is not its own.
+//!   The priority only orders evaluation: no priority lets an accept override another table's
+//!   drop (see `mod.rs`).
+//! - `localnet` (filter, prerouting, -300, before conntrack): packets from berth bridges to
+//!   127.0.0.0/8 dropped, which `route_localnet` would otherwise let through. At that priority
+//!   replies to a DNATed `127.0.0.1` connection still carry the bridge address, so they pass
+//!   (a rule in the input hook would see them de-NATed to 127.0.0.1 and break localhost).
+//! - `prerouting` and `output` (nat, -100): `fib daddr type local jump published`, so a port is
+//!   published on every local address, 127.0.0.1 included, and from other containers.
+//! - `published`: one DNAT per port (a range with equal host and container ports is one rule).
+//! - `postrouting` (nat, 100): local sources going into a bridge (loopback, the host address)
+//!   and hairpin (a container to a published port of its own network) are masqueraded so
+//!   replies come back through conntrack; egress of non-internal networks is masqueraded.
+
+use std::fmt::Write;
+
+use super::{FirewallError, PortMapping, Ruleset};
+
+/// nft identifiers berth uses: a letter, then letters, digits, `_` or `-`; at most 64 bytes.
+pub(super) fn check_table(name: &str) -> Result<(), FirewallError> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.len() <= 64;
+    match ok {
+        true => Ok(()),
+        false => Err(FirewallError::Invalid(format!(
+            "bad nft table name {name:?}"
+        ))),
+    }
+}
+
+/// Linux interface names: 1–15 bytes, no `/`, whitespace, quotes or `:`.
+pub(super) fn check_ifname(name: &str) -> Result<(), FirewallError> {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | ':' | '"' | '\\'));
+    match ok {
+        true => Ok(()),
+        false => Err(FirewallError::Invalid(format!(
+            "bad interface name {name:?}"
+        ))),
+    }
+}
+
+/// The whole nft script for `rules`: delete-and-recreate of berth's table only.
+pub fn render(rules: &Ruleset) -> Result<String, FirewallError> {
+    let t = &rules.table;
+    check_table(t)?;
+    for n in &rules.networks {
+        check_ifname(&n.bridge)?;
+        if n.name.contains(['"', '\\', '\n']) {
+            return Err(FirewallError::Invalid(format!(
+                "bad network name {:?}",
+                n.name
+            )));
+        }
+    }
+    let mut s = String::new();
+    // `add` first so that `delete` cannot fail on a host where the table does not exist yet.
+    let _ = writeln!(s, "add table ip {t}\ndelete table ip {t}\ntable ip {t} {{");
+    let _ = writeln!(
+        s,
+        "\tcomment \"managed by berth, generation {}\"",
+        rules.generation
+    );
+    let _ = writeln!(
+        s,
+        "\tset generation {{\n\t\ttype mark\n\t\telements = {{ {} }}\n\t}}",
+        rules.generation
+    );
+    let bridges: Vec<String> = rules
+        .networks
+        .iter()
+        .map(|n| format!("\"{}\"", n.bridge))
+        .collect();
+    let _ = write!(s, "\tset bridges {{\n\t\ttype ifname\n");
+    if !bridges.is_empty() {
+        let _ = writeln!(s, "\t\telements = {{ {} }}", bridges.join(", "));
+    }
+    s.push_str("\t}\n");
+
+    // Accepts that must win over isolation first, then every drop, then the other accepts:
+    // within berth's chain the first verdict ends the walk, so one network's accept must
+    // never come before another network's drop.
+    chain(&mut s, "forward", "filter hook forward priority -10");
+    for n in &rules.networks {
+        let b = &n.bridge;
+        let note = comment(&n.name);
+        let _ = writeln!(s, "\t\toifname \"{b}\" ct state established,related accept");
+        let _ = writeln!(s, "\t\tiifname \"{b}\" oifname \"{b}\" accept{note}");
+        if !n.internal {
+            // Published ports stay reachable from other networks through the host's address.
+            let _ = writeln!(s, "\t\toifname \"{b}\" ct status dnat accept");
+        }
+    }
+    for n in &rules.networks {
+        let b = &n.bridge;
+        if n.internal {
+            let _ = writeln!(s, "\t\tiifname \"{b}\" drop\n\t\toifname \"{b}\" drop");
+        } else if n.isolated {
+            let _ = writeln!(s, "\t\tiifname \"{b}\" oifname @bridges drop");
+            let _ = writeln!(s, "\t\toifname \"{b}\" iifname @bridges drop");
+        }
+    }
+    for n in rules.networks.iter().filter(|n| !n.internal) {
+        let _ = writeln!(s, "\t\tiifname \"{}\" accept", n.bridge);
+    }
+    s.push_str("\t}\n");
+
+    // Before conntrack (-200) and NAT: the address the sender wrote, not a de-NATed reply's.
+    chain(&mut s, "localnet", "filter hook prerouting priority -300");
+    s.push_str("\t\tiifname @bridges ip daddr 127.0.0.0/8 drop\n\t}\n");
+    for hook in ["prerouting", "output"] {
+        chain(&mut s, hook, &format!("nat hook {hook} priority -100"));
+        s.push_str("\t\tfib daddr type local jump published\n\t}\n");
+    }
+
+    s.push_str("\tchain published {\n");
+    for p in &rules.ports {
+        dnat(&mut s, p)?;
+    }
+    s.push_str("\t}\n");
+
+    chain(&mut s, "postrouting", "nat hook postrouting priority 100");
+    for n in &rules.networks {
+        let (b, net) = (&n.bridge, n.subnet);
+        let _ = writeln!(s, "\t\toifname \"{b}\" fib saddr type local masquerade");
+        let _ = writeln!(
+            s,
+            "\t\toifname \"{b}\" ip saddr {net} ct status dnat masquerade"
+        );
+        if !n.internal {
+            let _ = writeln!(s, "\t\tip saddr {net} oifname != \"{b}\" masquerade");
+        }
+    }
+    s.push_str("\t}\n}\n");
+    Ok(s)
+}
+
+fn comment(name: &str) -> String {
+    match name.is_empty() {
+        true => String::new(),
+        false => format!(" comment \"network {name}\""),
+    }
+}
+
+fn chain(s: &mut String, name: &str, spec: &str) {
+    let _ = writeln!(s, "\tchain {name} {{\n\t\ttype {spec}; policy accept;");
+}
+
+fn dnat(s: &mut String, p: &PortMapping) -> Result<(), FirewallError> {
+    let (h, c) = (p.host_ports, p.container_ports);
+    if h.start > h.end || c.start > c.end || h.end - h.start != c.end - c.start || h.start == 0 {
+        return Err(FirewallError::Invalid(format!(
+            "port range {}-{} cannot map onto {}-{}",
+            h.start, h.end, c.start, c.end
+        )));
+    }
+    let daddr = p
+        .host_ip
+        .map(|ip| format!("ip daddr {ip} "))
+        .unwrap_or_default();
+    let proto = p.proto.as_str();
+    if h.start != h.end && h == c {
+        let _ = writeln!(
+            s,
+            "\t\t{daddr}{proto} dport {}-{} dnat to {}",
+            h.start, h.end, p.container_ip
+        );
+        return Ok(());
+    }
+    for (hp, cp) in (h.start..=h.end).zip(c.start..=c.end) {
+        let _ = writeln!(
+            s,
+            "\t\t{daddr}{proto} dport {hp} dnat to {}:{cp}",
+            p.container_ip
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;
