@@ -214,7 +214,7 @@ impl Api {
                     exec::start(e, id, &parts.headers, up, bytes).await
                 }
                 (&Method::GET, "json") => exec::inspect(e, id).await,
-                (&Method::POST, "resize") => exec::resize(e, id).await,
+                (&Method::POST, "resize") => exec::resize(e, id, &q).await,
                 _ => Err(ApiError::NoRoute),
             };
         }

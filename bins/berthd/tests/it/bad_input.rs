@@ -20,25 +20,103 @@ fn malformed_requests_get_docker_errors_and_leave_the_daemon_unharmed() {
     let d = Daemon::start();
     let cases: &[(&str, &str, &str, u16, &str)] = &[
         // method, path, body, status, words the message must hold
-        ("POST", "/containers/create", "{not json", 400, "invalid container config"),
-        ("POST", "/containers/create", r#"{"Image": 5}"#, 400, "invalid container config"),
+        (
+            "POST",
+            "/containers/create",
+            "{not json",
+            400,
+            "invalid container config",
+        ),
+        (
+            "POST",
+            "/containers/create",
+            r#"{"Image": 5}"#,
+            400,
+            "invalid container config",
+        ),
         // Cmd may be a string or a list (Docker's strslice); a number is a wrong type.
-        ("POST", "/containers/create", r#"{"Image":"x","Cmd":5}"#, 400, "invalid container config"),
-        ("POST", "/containers/create", r#"{"Cmd":["true"]}"#, 400, "no image"),
-        ("POST", "/containers/create", r#"{"Image":"nope:1"}"#, 404, "No such image: nope:1"),
+        (
+            "POST",
+            "/containers/create",
+            r#"{"Image":"x","Cmd":5}"#,
+            400,
+            "invalid container config",
+        ),
+        (
+            "POST",
+            "/containers/create",
+            r#"{"Cmd":["true"]}"#,
+            400,
+            "no image",
+        ),
+        (
+            "POST",
+            "/containers/create",
+            r#"{"Image":"nope:1"}"#,
+            404,
+            "No such image: nope:1",
+        ),
         // As moby: the image is looked up before the name is checked.
-        ("POST", "/containers/create?name=a/b", r#"{"Image":"nope:1"}"#, 404, "No such image"),
-        ("POST", "/containers/nope/start", "", 404, "No such container: nope"),
-        ("GET", "/containers/nope/json", "", 404, "No such container: nope"),
-        ("POST", "/containers/nope/exec", r#"{"Cmd":["true"]}"#, 404, "No such container: nope"),
-        ("GET", "/exec/nope/json", "", 404, "No such exec instance: nope"),
+        (
+            "POST",
+            "/containers/create?name=a/b",
+            r#"{"Image":"nope:1"}"#,
+            404,
+            "No such image",
+        ),
+        (
+            "POST",
+            "/containers/nope/start",
+            "",
+            404,
+            "No such container: nope",
+        ),
+        (
+            "GET",
+            "/containers/nope/json",
+            "",
+            404,
+            "No such container: nope",
+        ),
+        (
+            "POST",
+            "/containers/nope/exec",
+            r#"{"Cmd":["true"]}"#,
+            404,
+            "No such container: nope",
+        ),
+        (
+            "GET",
+            "/exec/nope/json",
+            "",
+            404,
+            "No such exec instance: nope",
+        ),
         ("GET", "/volumes/nope", "", 404, "no such volume"),
-        ("POST", "/volumes/create", r#"{"Name":"../etc"}"#, 400, "../etc"),
+        (
+            "POST",
+            "/volumes/create",
+            r#"{"Name":"../etc"}"#,
+            400,
+            "../etc",
+        ),
         ("POST", "/volumes/create", "[1,2", 400, ""),
         ("GET", "/containers/json?filters=%7Bbroken", "", 400, ""),
-        ("GET", "/containers/json?filters=%7B%22colour%22%3A%5B%22x%22%5D%7D", "", 400, "colour"),
+        (
+            "GET",
+            "/containers/json?filters=%7B%22colour%22%3A%5B%22x%22%5D%7D",
+            "",
+            400,
+            "colour",
+        ),
         // As moby's router: the signal is parsed before the container is looked up.
-        ("POST", "/containers/nope/kill?signal=SIGNOPE", "", 400, "Invalid signal: SIGNOPE"),
+        (
+            "POST",
+            "/containers/nope/kill?signal=SIGNOPE",
+            "",
+            400,
+            "Invalid signal: SIGNOPE",
+        ),
     ];
     for (method, path, body, status, words) in cases {
         let (got, answer) = d.request_with_body(method, path, body);
@@ -55,7 +133,10 @@ fn malformed_requests_get_docker_errors_and_leave_the_daemon_unharmed() {
     assert_eq!(got, 404, "{answer}");
     // An oversized JSON body is refused, not buffered without end: a 400 naming the body, or
     // (when the client is still sending as the server closes) a cut connection.
-    let big = format!(r#"{{"Image":"x","Labels":{{"k":"{}"}}}}"#, "a".repeat(2 << 20));
+    let big = format!(
+        r#"{{"Image":"x","Labels":{{"k":"{}"}}}}"#,
+        "a".repeat(2 << 20)
+    );
     let (got, answer) = d.request_with_body("POST", "/containers/create", &big);
     if got != 0 {
         assert_eq!(got, 400, "{}", &answer[..answer.len().min(200)]);

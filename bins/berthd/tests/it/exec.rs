@@ -246,7 +246,41 @@ fn run_with_stdin_and_a_terminal() {
         "size",
     ]);
     assert_eq!(size.trim(), "40 100");
-    // Without -i there is no stdin to attach to.
+    // An exec's own terminal follows `POST /exec/{id}/resize` too.
+    let (status, body) = d.request_with_body(
+        "POST",
+        "/containers/tty/exec",
+        r#"{"Cmd":["/bin/busybox","cat"],"Tty":true,"AttachStdin":true,"AttachStdout":true}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let exec_id = serde_json::from_str::<serde_json::Value>(&body).expect("json")["Id"]
+        .as_str()
+        .expect("Id")
+        .to_string();
+    let (status, body) = d.request_with_body(
+        "POST",
+        &format!("/exec/{exec_id}/start"),
+        r#"{"Detach":true}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    // Its pid (from exec inspect) is a host pid: its stdin is the exec's terminal.
+    let mut pid = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pid == 0 {
+        assert!(Instant::now() < deadline, "the exec never ran");
+        let (_, body) = d.request("GET", &format!("/exec/{exec_id}/json"));
+        pid = serde_json::from_str::<serde_json::Value>(&body).expect("json")["Pid"]
+            .as_i64()
+            .unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, body) = d.request("POST", &format!("/exec/{exec_id}/resize?h=33&w=77"));
+    assert_eq!(status, 200, "{body}");
+    let size = std::process::Command::new("/bin/busybox")
+        .args(["stty", "-F", &format!("/proc/{pid}/fd/0"), "size"])
+        .output()
+        .expect("busybox stty");
+    assert_eq!(text(&size.stdout).trim(), "33 77", "{}", text(&size.stderr));
     d.docker_ok(&["rm", "-f", "tty"]);
     assert!(d.docker_ok(&["ps", "-aq"]).trim().is_empty());
 }

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -194,6 +195,52 @@ impl Engine {
             }
         });
         Ok(io)
+    }
+
+    /// Sets the terminal size of a running exec with `-t`. Its process's stdin is the pty's
+    /// slave in the container's devpts: reopened through `/proc/<pid>/fd/0` (checked to be
+    /// a terminal), it takes the `TIOCSWINSZ` that resizes the terminal for every process
+    /// on it. A no-op without a terminal or once the process has ended, as in Docker.
+    pub fn resize_exec(&self, id: &str, rows: u16, cols: u16) -> Result<()> {
+        let v = self.exec(id)?;
+        let ExecState::Running { pid } = v.state else {
+            return Ok(());
+        };
+        if !v.config.tty || pid <= 0 {
+            return Ok(());
+        }
+        let path = format!("/proc/{pid}/fd/0");
+        let tty = match fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+            .open(&path)
+        {
+            Ok(f) => f,
+            // Ended meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(EngineError::io("opening", path.as_ref(), e)),
+        };
+        use std::os::fd::AsRawFd;
+        // SAFETY: isatty and TIOCSWINSZ read only our fd and the winsize on our stack.
+        if unsafe { libc::isatty(tty.as_raw_fd()) } != 1 {
+            return Ok(());
+        }
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+            return Err(EngineError::io(
+                "resizing the terminal of",
+                path.as_ref(),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
     }
 
     /// Blocks until exec `id` is no longer running; returns its exit code.

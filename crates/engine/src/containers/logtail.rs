@@ -114,6 +114,9 @@ mod tests {
         assert_eq!(n, 1000);
         assert_eq!(out.len(), 1001);
         assert!(out[0].text.starts_with("0 "));
-        assert_eq!(last_lines(&d.path().join("none"), &opts(true, true), 3, &mut out).unwrap(), 0);
+        assert_eq!(
+            last_lines(&d.path().join("none"), &opts(true, true), 3, &mut out).unwrap(),
+            0
+        );
     }
 }
