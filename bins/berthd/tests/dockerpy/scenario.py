@@ -1,10 +1,12 @@
-"""docker-py (PyPI `docker`) against berthd: the calls users' scripts and tools make.
+"""docker-py (PyPI `docker`) against berthd: the calls users' scripts and tools make
+(images, runs, exec, logs, kill/wait/rm, volumes, events, restart policies, health checks).
 
 Run by bins/berthd/tests/it/dockerpy.rs with DOCKER_HOST pointing at a private berthd that
 has IMAGE loaded. Every check is an assert; the first failure ends the run with a traceback.
 """
 import os
 import sys
+import time
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
@@ -102,6 +104,64 @@ def main():
     assert api.wait(cid)["StatusCode"] == 9
     api.remove_container(cid)
     assert not c.containers.list(all=True)
+    step("volumes: create, use from two containers, in-use refusal, remove")
+    vol = c.volumes.create("pyvol", labels={"k": "v"})
+    assert vol.name == "pyvol" and vol.attrs["Labels"] == {"k": "v"}, vol.attrs
+    c.containers.run(IMAGE, [BB, "sh", "-c", "echo data > /v/f"], volumes={"pyvol": {"bind": "/v", "mode": "rw"}}, remove=True)
+    out = c.containers.run(IMAGE, [BB, "cat", "/v/f"], volumes=["pyvol:/v:ro"], remove=True)
+    assert out == b"data\n", out
+    holder = c.containers.create(IMAGE, [BB, "true"], volumes=["pyvol:/v"])
+    try:
+        vol.remove()
+        raise AssertionError("removed a volume in use")
+    except APIError as e:
+        assert e.status_code == 409, e
+    holder.remove()
+    vol.remove()
+    assert "pyvol" not in [v.name for v in c.volumes.list()]
+
+    step("events: a container's create/start/die/destroy, in order")
+    t0 = time.time() - 1
+    c.containers.run(IMAGE, [BB, "sh", "-c", "exit 2"], name="pyev", detach=True).wait()
+    c.containers.get("pyev").remove()
+    t1 = time.time() + 1
+    evs = [e for e in c.events(since=int(t0), until=int(t1) + 1, decode=True,
+                                filters={"container": "pyev"})]
+    actions = [e["Action"] for e in evs]
+    for a in ["create", "start", "die", "destroy"]:
+        assert a in actions, actions
+    assert actions.index("create") < actions.index("start") < actions.index("die") < actions.index("destroy"), actions
+    die = [e for e in evs if e["Action"] == "die"][0]
+    assert die["Actor"]["Attributes"]["exitCode"] == "2", die
+
+    step("restart policy on-failure:2")
+    ct = c.containers.run(IMAGE, [BB, "sh", "-c", "exit 1"], detach=True, name="pyrestart",
+                          restart_policy={"Name": "on-failure", "MaximumRetryCount": 2})
+    deadline = time.time() + 15
+    while True:
+        ct.reload()
+        if ct.status == "exited" and ct.attrs["RestartCount"] == 2:
+            break
+        assert time.time() < deadline, (ct.status, ct.attrs["RestartCount"])
+        time.sleep(0.1)
+    ct.remove()
+
+    step("health check: starting, then healthy")
+    ct = c.containers.run(IMAGE, [BB, "sleep", "1000"], detach=True, name="pyhealth",
+                          healthcheck={"Test": ["CMD-SHELL", "test -e /tmp/ok"],
+                                       "Interval": 200_000_000, "Retries": 2})
+    ct.exec_run([BB, "touch", "/tmp/ok"])
+    deadline = time.time() + 15
+    while True:
+        ct.reload()
+        health = ct.attrs["State"].get("Health") or {}
+        if health.get("Status") == "healthy":
+            break
+        assert time.time() < deadline, health
+        time.sleep(0.1)
+    ct.remove(force=True)
+    assert not c.containers.list(all=True)
+
     print("docker-py scenario: all checks passed", flush=True)
 
 

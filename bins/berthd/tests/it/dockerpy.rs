@@ -1,6 +1,7 @@
 //! docker-py, the Python client (PyPI `docker`, installed by `.ci/run`), against berthd: the
 //! scenario in `tests/dockerpy/scenario.py` (images, foreground and detached runs, exec,
-//! logs, kill/wait/rm, the errors its exceptions are made from).
+//! logs, kill/wait/rm, the errors its exceptions are made from, volumes, events, a restart
+//! policy, a health check).
 
 use std::process::Command;
 
