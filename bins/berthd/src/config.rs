@@ -35,6 +35,7 @@ pub struct FileConfig {
     log_level: Option<String>,
     pidfile: Option<PathBuf>,
     seccomp_profile: Option<String>,
+    init_path: Option<PathBuf>,
     tlsverify: Option<bool>,
     tlscacert: Option<PathBuf>,
     tlscert: Option<PathBuf>,
@@ -62,6 +63,8 @@ pub struct Settings {
     pub shim_binary: PathBuf,
     /// The default seccomp profile file, or `None` for "unconfined".
     pub seccomp_profile: Option<PathBuf>,
+    /// The init binary for `--init` (None: none found; `--init` is then refused).
+    pub init_path: Option<PathBuf>,
     /// The group unix sockets are chowned to (`-G`, default `docker` when it exists).
     pub socket_gid: Option<u32>,
     /// `--live-restore` / `"live-restore"` as configured (`None`: not mentioned). berthd
@@ -261,6 +264,21 @@ fn seccomp_profile(flag: Option<String>, file: Option<String>) -> Result<Option<
     }
 }
 
+/// Where Docker's packages put docker-init (tini, statically linked: it runs inside any
+/// image), then Debian's tini-static.
+const INIT_CANDIDATES: [&str; 3] = [
+    "/usr/libexec/docker/docker-init",
+    "/usr/bin/docker-init",
+    "/usr/bin/tini-static",
+];
+
+fn default_init_path() -> Option<PathBuf> {
+    INIT_CANDIDATES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
 /// `berth-shim` next to berthd's own executable (how they are installed and built), else
 /// the bare name, looked up on PATH when spawned.
 fn default_shim_binary() -> PathBuf {
@@ -352,6 +370,11 @@ pub fn settings(args: &Args) -> Result<Settings> {
         tls,
         shim_binary: args.shim_binary.clone().unwrap_or_else(default_shim_binary),
         seccomp_profile: seccomp_profile(args.seccomp_profile.clone(), file.seccomp_profile)?,
+        init_path: args
+            .init_path
+            .clone()
+            .or(file.init_path)
+            .or_else(default_init_path),
         socket_gid: socket_group(args.group.clone(), file.group)?,
         live_restore,
         default_ulimits: default_ulimits(&args.default_ulimits, file.default_ulimits)?,

@@ -50,6 +50,10 @@ pub struct Args {
     /// PATH).
     #[arg(long, value_name = "FILE")]
     pub shim_binary: Option<PathBuf>,
+    /// The init run as pid 1 for `--init` containers: a static binary (dockerd's
+    /// `--init-path`; default: Docker's docker-init, else Debian's tini-static).
+    #[arg(long, value_name = "FILE")]
+    pub init_path: Option<PathBuf>,
     /// The default seccomp profile (Docker's JSON), or "unconfined" (default: Docker's profile
     /// from /usr/share/containers/seccomp.json).
     #[arg(long, value_name = "FILE")]

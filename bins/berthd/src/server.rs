@@ -176,6 +176,7 @@ pub fn run(args: &Args) -> Result<()> {
             None => None,
         },
         default_ulimits: s.default_ulimits.clone(),
+        init_binary: s.init_path.clone(),
     })
     .with_context(|| format!("opening the data root {}", s.data_root.display()))?;
     let engine = Arc::new(engine);

@@ -72,6 +72,8 @@ pub struct EngineConfig {
     pub seccomp_profile: Option<Vec<u8>>,
     /// `--default-ulimit`s: given to every container that does not set the same name.
     pub default_ulimits: Vec<container::Ulimit>,
+    /// The static init bind-mounted as `/sbin/docker-init` for `--init` containers.
+    pub init_binary: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -85,6 +87,7 @@ impl EngineConfig {
             shim_binary: PathBuf::from("berth-shim"),
             seccomp_profile: None,
             default_ulimits: Vec::new(),
+            init_binary: None,
             insecure_registries: Vec::new(),
             registry_mirrors: Vec::new(),
             auth_file: None,

@@ -1,6 +1,6 @@
 //! json-file logs: capped by default and by `--log-opt max-size/max-file`, rotated files read
 //! back in order by `docker logs`, other drivers refused with the fix named; and the
-//! daemon's `--default-ulimit`s under the container's own.
+//! daemon's `--default-ulimit`s under the container's own; `--init` with the daemon's init.
 
 use berth_testutil::require_root;
 
@@ -116,4 +116,34 @@ fn default_ulimits_apply_under_the_containers_own() {
         "{shown}"
     );
     d.docker_ok(&["rm", id]);
+}
+
+#[test]
+fn init_runs_as_pid_1_and_passes_the_exit_code_on() {
+    require_root!();
+    let d = Daemon::start();
+    let archive = bench_archive(d.dir.path());
+    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
+    // The daemon's init (docker-init, Debian's tini-static) is pid 1; the command its child.
+    let script = "cat /proc/1/comm; echo $$; exit 3";
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--init",
+        IMAGE,
+        "/bin/busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("init"), "{text}");
+    assert_ne!(lines[1], "1", "{text}");
 }

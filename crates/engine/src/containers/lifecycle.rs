@@ -129,7 +129,7 @@ impl Engine {
                     berth_runtime::cgroups::detect_setup(),
                     Ok(berth_runtime::cgroups::CgroupSetup::Unified)
                 ),
-                init_binary: None,
+                init_binary: self.config.init_binary.clone(),
             };
             // The user database is read from the mounted rootfs; the mount is made again at
             // start, so nothing stays mounted for a container that never runs.
