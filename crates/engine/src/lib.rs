@@ -116,6 +116,8 @@ pub struct Engine {
     removed_exits: containers::RemovedExits,
     /// Log followers per container (attach, `logs -f`): an `AutoRemove` waits for them.
     followers: containers::Followers,
+    /// Failed starts per container, which end attaches waiting for them.
+    failed_starts: containers::FailedStarts,
 }
 
 impl Engine {
@@ -145,6 +147,7 @@ impl Engine {
             events: Default::default(),
             removed_exits: Default::default(),
             followers: Default::default(),
+            failed_starts: Default::default(),
         })
     }
 

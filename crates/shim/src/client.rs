@@ -41,7 +41,8 @@ impl ShimClient {
     }
 
     fn stream(&self) -> io::Result<UnixStream> {
-        UnixStream::connect(self.state_dir.join(crate::SOCKET_FILE))
+        let (_dir, path) = crate::socket_path(&self.state_dir.join(crate::SOCKET_FILE))?;
+        UnixStream::connect(path)
     }
 
     fn request(&self, line: &str) -> io::Result<serde_json::Value> {

@@ -43,6 +43,25 @@ pub use exit::{read_exit, ExitInfo};
 
 use std::path::PathBuf;
 
+/// A path for a unix socket at `path` that fits `sun_path` (108 bytes): `path` itself when
+/// short enough, else `/proc/self/fd/<fd>/<name>` through the returned handle on its
+/// directory, which must stay open while the path is used. Why: the state dir holds a
+/// 64-hex container id under the exec root, so a deep exec root makes `shim.sock` too long
+/// to bind or connect to.
+pub fn socket_path(path: &std::path::Path) -> std::io::Result<(Option<std::fs::File>, PathBuf)> {
+    use std::os::fd::AsRawFd;
+    const SUN_PATH_MAX: usize = 107;
+    if path.as_os_str().len() <= SUN_PATH_MAX {
+        return Ok((None, path.to_path_buf()));
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok((None, path.to_path_buf()));
+    };
+    let d = std::fs::File::open(dir)?;
+    let short = PathBuf::from(format!("/proc/self/fd/{}", d.as_raw_fd())).join(name);
+    Ok((Some(d), short))
+}
+
 /// File name of the control socket inside the state dir.
 pub const SOCKET_FILE: &str = "shim.sock";
 /// File name of the shim's pid inside the state dir.

@@ -50,6 +50,9 @@ pub(crate) enum Plumbing {
     Tty {
         listener: UnixListener,
         path: PathBuf,
+        /// The path the runtime connects to (short enough for `sun_path`), and the handle
+        /// on the directory it goes through.
+        short: (Option<fs::File>, PathBuf),
         stdin: bool,
     },
 }
@@ -64,11 +67,14 @@ impl Plumbing {
         if tty {
             let path = state_dir.join(CONSOLE_SOCKET);
             let _ = fs::remove_file(&path);
+            let (dir, short) = crate::socket_path(&path)
+                .map_err(|e| format!("open the state dir of the console socket: {e}"))?;
             let listener =
-                UnixListener::bind(&path).map_err(|e| format!("bind the console socket: {e}"))?;
+                UnixListener::bind(&short).map_err(|e| format!("bind the console socket: {e}"))?;
             return Ok(Plumbing::Tty {
                 listener,
                 path,
+                short: (dir, short),
                 stdin,
             });
         }
@@ -99,7 +105,7 @@ impl Plumbing {
     /// The console socket to pass to `create`, with a terminal.
     pub fn console_socket(&self) -> Option<PathBuf> {
         match self {
-            Plumbing::Tty { path, .. } => Some(path.clone()),
+            Plumbing::Tty { short, .. } => Some(short.1.clone()),
             Plumbing::Pipes { .. } => None,
         }
     }
@@ -128,6 +134,7 @@ impl Plumbing {
                 listener,
                 path,
                 stdin,
+                ..
             } => {
                 let _ = fs::remove_file(&path);
                 if !created {

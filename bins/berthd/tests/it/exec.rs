@@ -284,3 +284,81 @@ fn run_with_stdin_and_a_terminal() {
     d.docker_ok(&["rm", "-f", "tty"]);
     assert!(d.docker_ok(&["ps", "-aq"]).trim().is_empty());
 }
+
+#[test]
+fn deep_exec_roots_and_failed_starts() {
+    require_root!();
+    // Socket paths under this root are longer than sun_path's 108 bytes.
+    let dir = tempfile::Builder::new()
+        .prefix("berth-a-rather-long-directory-name-to-push-socket-paths-over-the-limit-")
+        .tempdir()
+        .expect("tempdir");
+    let d = Daemon::start_with(dir, &[]);
+    let archive = bench_archive(d.dir.path());
+    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
+    let id = d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "deep",
+        IMAGE,
+        "/bin/busybox",
+        "sleep",
+        "1000",
+    ]);
+    let sock = d
+        .dir
+        .path()
+        .join("run/shims")
+        .join(id.trim())
+        .join("shim.sock");
+    assert!(sock.as_os_str().len() > 108, "{}", sock.display());
+    assert_eq!(
+        d.docker_ok(&["inspect", "-f", "{{.State.Status}}", "deep"])
+            .trim(),
+        "running"
+    );
+    assert_eq!(
+        d.docker_ok(&["exec", "deep", "/bin/busybox", "echo", "in"]),
+        "in\n"
+    );
+    let out = d.docker(&["run", "--rm", "-t", IMAGE, "/bin/busybox", "tty"]);
+    assert!(
+        text(&out.stdout).starts_with("/dev/pts/"),
+        "{}",
+        text(&out.stderr)
+    );
+    d.docker_ok(&["rm", "-f", "deep"]);
+
+    // A start that fails ends the attach of a foreground run instead of leaving it waiting.
+    d.docker_ok(&[
+        "volume",
+        "create",
+        "--opt",
+        "type=nosuchfs",
+        "--opt",
+        "device=none",
+        "bad",
+    ]);
+    let started = Instant::now();
+    let out = std::process::Command::new("timeout")
+        .args(["30", crate::daemon::DOCKER, "-H"])
+        .arg(format!("unix://{}", d.sock.display()))
+        .args(["run", "-v", "bad:/x", IMAGE, "/bin/busybox", "true"])
+        .env("DOCKER_CONFIG", d.dir.path().join("docker-config"))
+        .output()
+        .expect("timeout runs");
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "docker run hung after a failed start"
+    );
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let all = d.docker_ok(&["ps", "-aq"]);
+    let mut args = vec!["rm", "-f"];
+    args.extend(all.lines());
+    if args.len() > 2 {
+        d.docker_ok(&args);
+    }
+}

@@ -185,7 +185,14 @@ impl Engine {
 
     /// Starts a created or exited container under a new shim.
     pub fn start_container(&self, name_or_id: &str) -> Result<StopOutcome> {
-        self.start_container_as(name_or_id, false)
+        let started = self.start_container_as(name_or_id, false);
+        if started.is_err() {
+            // Clients attached before the start (docker run) stop waiting for it.
+            if let Ok(rec) = self.find_container(name_or_id) {
+                self.note_failed_start(&rec.id);
+            }
+        }
+        started
     }
 
     /// Starts a container for the user (clearing a manual stop and the restart count, as

@@ -145,6 +145,9 @@ impl Tail {
     }
 }
 
+/// Failed starts per container (in memory): a follow waiting for a start ends when one fails.
+pub(crate) type FailedStarts = std::sync::Mutex<std::collections::HashMap<String, u64>>;
+
 /// Followers per container, so an `AutoRemove` waits for them (see `wait.rs`).
 pub(crate) type Followers =
     std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
@@ -181,6 +184,17 @@ impl Engine {
         }
     }
 
+    /// Notes a failed start of `id`, which ends the follows waiting for it.
+    pub(crate) fn note_failed_start(&self, id: &str) {
+        let mut t = self.failed_starts.lock().unwrap_or_else(|p| p.into_inner());
+        *t.entry(id.to_string()).or_insert(0) += 1;
+    }
+
+    fn failed_starts_of(&self, id: &str) -> u64 {
+        let t = self.failed_starts.lock().unwrap_or_else(|p| p.into_inner());
+        t.get(id).copied().unwrap_or(0)
+    }
+
     /// How many clients follow the container's log now (attach, `logs -f`).
     pub(crate) fn followers_of(&self, id: &str) -> usize {
         let t = self.followers.lock().unwrap_or_else(|p| p.into_inner());
@@ -204,6 +218,7 @@ impl Engine {
         let mut rec = self.find_container(name_or_id)?;
         let _following = self.follow_guard(&rec.id);
         let attached_at = rec.started_at.clone();
+        let failed_before = self.failed_starts_of(&rec.id);
         let mut dead_since = std::time::Instant::now();
         let live = berth_shim::log::log_path(&self.shim_dir(&rec.id), &rec.id);
         let mut first = Vec::new();
@@ -255,6 +270,10 @@ impl Engine {
                         // container reads as dead: give the spawn time before ending.
                         super::ContainerStatus::Dead if until_started && restarted => {
                             dead_since.elapsed() > super::START_GRACE
+                        }
+                        // The start this attach waits for failed.
+                        _ if until_started && self.failed_starts_of(&rec.id) != failed_before => {
+                            true
                         }
                         _ => !until_started || restarted,
                     }

@@ -135,7 +135,9 @@ fn setup(opts: &ShimOptions) -> Result<Shim, String> {
         .map_err(|e| fail(sys("signalfd", e)))?;
     let sock = opts.state_dir.join(crate::SOCKET_FILE);
     let _ = fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock).map_err(|e| fail(format!("bind socket: {e}")))?;
+    let listener = crate::socket_path(&sock)
+        .and_then(|(_dir, p)| UnixListener::bind(p))
+        .map_err(|e| fail(format!("bind socket {}: {e}", sock.display())))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| fail(format!("socket: {e}")))?;
