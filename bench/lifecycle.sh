@@ -19,6 +19,10 @@ DOCKER=/usr/local/bin/docker; [ -x "$DOCKER" ] || DOCKER=$(command -v docker)
 DOCKERD=$(command -v dockerd || true)
 PODMAN=$(command -v podman || true)
 
+# podman's default nofile limit (1048576) must fit under the hard limit its runtime inherits;
+# raised here for every daemon alike.
+ulimit -Hn 1048576 2>/dev/null || true; ulimit -Sn 1048576 2>/dev/null || true
+
 make_work /var/tmp/berth-lifecycle-bench
 cargo build --release -q -p berthd -p berth-shim-cli --manifest-path "$repo/Cargo.toml"
 archive="$work/image.tar"; "$here/make-archive.sh" "$archive" 1 1 >/dev/null
