@@ -5,16 +5,9 @@ use std::time::{Duration, Instant};
 
 use berth_testutil::{mounts_containing, require_root};
 
-use crate::daemon::{bench_archive, Daemon};
+use crate::daemon::{loaded, Daemon};
 
 const IMAGE: &str = "bench/load:latest";
-
-fn loaded() -> Daemon {
-    let d = Daemon::start();
-    let archive = bench_archive(d.dir.path());
-    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
-    d
-}
 
 /// Processes whose command line mentions `id` (the shim is started with `--id <id>`).
 fn processes_mentioning(id: &str) -> Vec<String> {

@@ -264,3 +264,11 @@ pub fn human_size(size: u64) -> String {
     };
     format!("{s}{}", units[i])
 }
+
+/// A private berthd with the bench image (`bench/load:latest`) loaded.
+pub fn loaded() -> Daemon {
+    let d = Daemon::start();
+    let archive = bench_archive(d.dir.path());
+    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
+    d
+}

@@ -6,16 +6,9 @@ use std::time::{Duration, Instant};
 
 use berth_testutil::require_root;
 
-use crate::daemon::{bench_archive, Daemon};
+use crate::daemon::{bench_archive, loaded, Daemon};
 
 const IMAGE: &str = "bench/load:latest";
-
-fn loaded() -> Daemon {
-    let d = Daemon::start();
-    let archive = bench_archive(d.dir.path());
-    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
-    d
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -8,17 +8,10 @@ use std::time::{Duration, Instant};
 use berth_testutil::require_root;
 use serde_json::Value;
 
-use crate::daemon::{bench_archive, Daemon};
+use crate::daemon::{loaded, Daemon};
 use crate::events::{events_between, stamp};
 
 const IMAGE: &str = "bench/load:latest";
-
-fn loaded() -> Daemon {
-    let d = Daemon::start();
-    let archive = bench_archive(d.dir.path());
-    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
-    d
-}
 
 fn inspect(d: &Daemon, name: &str, format: &str) -> String {
     d.docker_ok(&["inspect", "-f", format, name])

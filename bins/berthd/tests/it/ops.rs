@@ -5,16 +5,9 @@ use std::time::Duration;
 
 use berth_testutil::require_root;
 
-use crate::daemon::{bench_archive, Daemon};
+use crate::daemon::{loaded, Daemon};
 
 const IMAGE: &str = "bench/load:latest";
-
-fn loaded() -> Daemon {
-    let d = Daemon::start();
-    let archive = bench_archive(d.dir.path());
-    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
-    d
-}
 
 fn inspect(d: &Daemon, name: &str, format: &str) -> String {
     d.docker_ok(&["inspect", name, "--format", format])
