@@ -83,7 +83,8 @@ fn status_line(v: &ContainerView) -> String {
             format!("Up {}{p}", human_duration(since(started)))
         }
         ContainerStatus::Exited { code, finished_at } => {
-            format!("Exited ({code}) {} ago", human_duration(since(finished_at)))
+            let word = if v.restarting { "Restarting" } else { "Exited" };
+            format!("{word} ({code}) {} ago", human_duration(since(finished_at)))
         }
         ContainerStatus::Dead => "Dead".into(),
     }
@@ -109,7 +110,11 @@ pub(crate) fn summary(v: &ContainerView) -> ContainerSummary {
         image_id: r.image_id.clone(),
         command: command(v),
         created: time::parse_rfc3339(&r.created).unwrap_or(0),
-        state: state_word(&v.status).into(),
+        state: if v.restarting {
+            "restarting".into()
+        } else {
+            state_word(&v.status).into()
+        },
         status: status_line(v),
         ports: Vec::new(),
         labels: r.labels.clone(),
@@ -151,10 +156,14 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         path: r.path.clone(),
         args: r.args.clone(),
         state: ContainerState {
-            status: state_word(&v.status).into(),
+            status: if v.restarting {
+                "restarting".into()
+            } else {
+                state_word(&v.status).into()
+            },
             running: v.status.is_running(),
             paused: v.status.is_paused(),
-            restarting: false,
+            restarting: v.restarting,
             oom_killed: false,
             dead: v.status == ContainerStatus::Dead,
             pid,

@@ -72,6 +72,11 @@ fn restart_policies_follow_dockers_rules() {
             .unwrap_or(0)
             >= 3
     });
+    // During a backoff the container reads as Docker's `restarting`.
+    eventually("restarting shown during a backoff", || {
+        let f = "{{.State.Status}} {{.State.Restarting}}";
+        d.docker_ok(&["inspect", "-f", f, "always"]).trim() == "restarting true"
+    });
     d.docker_ok(&["stop", "-t", "1", "always"]);
     let stopped = state(&d, "always");
     std::thread::sleep(Duration::from_millis(1500));

@@ -97,6 +97,8 @@ pub struct ContainerView {
     pub status: ContainerStatus,
     /// Its root file system's directories (`None` if the store has no rootfs for it).
     pub rootfs: Option<ContainerRootfs>,
+    /// Waiting out its backoff before a restart by policy (Docker's `restarting`).
+    pub restarting: bool,
     /// Its health-check state (`None`: no check, or never started with one).
     pub health: Option<Health>,
 }
@@ -213,8 +215,11 @@ impl Engine {
         let status = self.container_status(&record);
         let rootfs = self.store.rootfs(&record.id).ok();
         let health = self.container_health(&record.id);
+        let restarting =
+            !status.is_running() && !record.manually_stopped && self.is_restarting(&record.id);
         ContainerView {
             health,
+            restarting,
             record,
             status,
             rootfs,

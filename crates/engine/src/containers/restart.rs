@@ -34,6 +34,8 @@ const STABLE_RUN: Duration = Duration::from_secs(10);
 pub(crate) struct Supervisor {
     tx: Mutex<Option<mpsc::Sender<String>>>,
     delays: Mutex<HashMap<String, Duration>>,
+    /// Containers waiting out their backoff before a restart (Docker's `restarting`).
+    pending: Mutex<std::collections::HashSet<String>>,
 }
 
 /// A parsed `RestartPolicy`.
@@ -151,6 +153,29 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether container `id` waits out its backoff before a restart by policy.
+    pub fn is_restarting(&self, id: &str) -> bool {
+        let p = self
+            .supervisor
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        p.contains(id)
+    }
+
+    fn set_restarting(&self, id: &str, on: bool) {
+        let mut p = self
+            .supervisor
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if on {
+            p.insert(id.to_string());
+        } else {
+            p.remove(id);
+        }
+    }
+
     /// Asks the supervisor to watch container `id` (after a start). No-op without one.
     pub(crate) fn watch(&self, id: &str) {
         if let Some(tx) = self
@@ -249,9 +274,11 @@ fn waiter(engine: Weak<Engine>, id: String) {
         };
         *d
     };
+    e.set_restarting(&id, true);
     drop(e);
     std::thread::sleep(delay);
     let Some(e) = engine.upgrade() else { return };
+    e.set_restarting(&id, false);
     // Re-read: the user may have stopped, removed or started it meanwhile.
     let Ok(rec) = e.find_container(&id) else {
         return;
