@@ -54,13 +54,10 @@ fn parse_time(key: &str, v: &str) -> Result<i64, ApiError> {
             .map(|s| s.saturating_mul(1_000_000_000))
             .ok_or_else(bad);
     }
-    let (secs, frac) = v.split_once('.').unwrap_or((v, ""));
-    let secs: i64 = secs.parse().map_err(|_| bad())?;
-    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let nanos: i64 = format!("{frac:0<9}").parse().map_err(|_| bad())?;
-    Ok(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    let nanos = berth_engine::time::unix_nanos(v).ok_or_else(bad)?;
+    // Seconds must fit an i64; the nanoseconds saturate, as before.
+    i64::try_from(nanos.div_euclid(1_000_000_000)).map_err(|_| bad())?;
+    Ok(nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
 }
 
 fn now_nanos() -> i64 {

@@ -84,12 +84,7 @@ pub async fn inspect(engine: &Arc<Engine>, id: String) -> Answer {
 
 /// `POST /exec/{id}/resize?h=&w=`: the exec's terminal takes the size.
 pub async fn resize(engine: &Arc<Engine>, id: String, q: &crate::route::Query) -> Answer {
-    let (rows, cols) = (q.get("h").unwrap_or("0"), q.get("w").unwrap_or("0"));
-    let (Ok(rows), Ok(cols)) = (rows.parse::<u16>(), cols.parse::<u16>()) else {
-        return Err(ApiError::BadRequest(format!(
-            "invalid terminal size h={rows:?} w={cols:?}: give two numbers"
-        )));
-    };
+    let (rows, cols) = q.terminal_size()?;
     blocking(engine, move |e| Ok(e.resize_exec(&id, rows, cols)?)).await?;
     Ok(Response::new(full(Bytes::new())))
 }

@@ -178,12 +178,7 @@ impl Api {
         {
             match (m, action) {
                 (&Method::POST, "resize") => {
-                    let (rows, cols) = (q.get("h").unwrap_or("0"), q.get("w").unwrap_or("0"));
-                    let (Ok(rows), Ok(cols)) = (rows.parse::<u16>(), cols.parse::<u16>()) else {
-                        return Err(ApiError::BadRequest(format!(
-                            "invalid terminal size h={rows:?} w={cols:?}: give two numbers"
-                        )));
-                    };
+                    let (rows, cols) = q.terminal_size()?;
                     let id = id.to_string();
                     blocking(e, move |e| Ok(e.resize_container(&id, rows, cols)?)).await?;
                     return Ok(Response::new(body::full(Bytes::new())));

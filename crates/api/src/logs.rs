@@ -25,7 +25,7 @@ pub async fn logs(engine: &Arc<Engine>, id: String, q: &Query) -> Answer {
         None => None,
     };
     let since = match q.get("since").filter(|s| !s.is_empty() && *s != "0") {
-        Some(s) => Some(unix_nanos(s).ok_or_else(|| {
+        Some(s) => Some(berth_engine::time::unix_nanos(s).ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "invalid value for since: {s:?}: give a Unix time in seconds (1700000000 or \
                  1700000000.5)"
@@ -112,18 +112,6 @@ fn write_frames(
     w.flush()
 }
 
-/// `1700000000` or `1700000000.000000500` (what the docker CLI sends for `--since`) as
-/// nanoseconds since the epoch.
-pub(crate) fn unix_nanos(s: &str) -> Option<i128> {
-    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
-    let secs: i128 = secs.parse().ok()?;
-    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let nanos: i128 = format!("{frac:0<9}").parse().ok()?;
-    Some(secs * 1_000_000_000 + nanos)
-}
-
 /// The 8-byte header of one multiplexed-stream frame.
 pub fn frame_header(stream: LogStream, len: usize) -> [u8; 8] {
     let kind = match stream {
@@ -137,13 +125,6 @@ pub fn frame_header(stream: LogStream, len: usize) -> [u8; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn since_values() {
-        assert_eq!(unix_nanos("1700000000"), Some(1_700_000_000_000_000_000));
-        assert_eq!(unix_nanos("1700000000.5"), Some(1_700_000_000_500_000_000));
-        assert_eq!(unix_nanos("soon"), None);
-    }
 
     #[test]
     fn frames() {

@@ -100,6 +100,17 @@ impl Query {
             .collect()
     }
 
+    /// `h` and `w` of a resize request (rows, columns).
+    pub fn terminal_size(&self) -> Result<(u16, u16), ApiError> {
+        let (rows, cols) = (self.get("h").unwrap_or("0"), self.get("w").unwrap_or("0"));
+        match (rows.parse::<u16>(), cols.parse::<u16>()) {
+            (Ok(r), Ok(c)) => Ok((r, c)),
+            _ => Err(ApiError::BadRequest(format!(
+                "invalid terminal size h={rows:?} w={cols:?}: give two numbers"
+            ))),
+        }
+    }
+
     /// Docker's boolean: `1`, `true`, `True` are true; absent, `0`, `false`, `` are false.
     pub fn flag(&self, key: &str) -> bool {
         self.get(key)

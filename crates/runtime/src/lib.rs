@@ -32,6 +32,7 @@ pub mod state;
 mod sync;
 mod sys;
 mod sysctl;
+pub mod tty;
 pub mod wait;
 
 pub use berth_cgroups as cgroups;

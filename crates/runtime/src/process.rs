@@ -379,14 +379,8 @@ fn setup_terminal(plan: &ChildPlan<'_>) -> Result<()> {
     )
     .map_err(|e| RuntimeError::sys(format!("open {name}"), e))?;
     if let Some(sz) = plan.process.console_size() {
-        let ws = libc::winsize {
-            ws_row: sz.height() as u16,
-            ws_col: sz.width() as u16,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads a winsize from the pointer we pass.
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        use std::os::fd::AsFd;
+        let _ = crate::tty::set_window_size(slave.as_fd(), sz.height() as u16, sz.width() as u16);
     }
     if plan.is_init {
         // /dev/console is the terminal, as runc makes it.

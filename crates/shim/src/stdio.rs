@@ -184,16 +184,7 @@ fn receive_master(listener: &UnixListener) -> Result<OwnedFd, String> {
 
 /// Sets the terminal's window size.
 pub(crate) fn resize(master: &OwnedFd, rows: u16, cols: u16) -> Result<(), String> {
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads a winsize from the pointer, which lives across the call.
-    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-    if r < 0 {
-        return Err(format!("resize: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
+    use std::os::fd::AsFd;
+    berth_runtime::tty::set_window_size(master.as_fd(), rows, cols)
+        .map_err(|e| format!("resize: {e}"))
 }

@@ -82,6 +82,31 @@ pub fn now_secs() -> String {
     format_rfc3339(secs)
 }
 
+/// A fraction of a second (`5`, `000000500`; at most 9 digits) in nanoseconds.
+fn fraction_nanos(frac: &str) -> Option<i128> {
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    format!("{frac:0<9}").parse().ok()
+}
+
+/// `1700000000` or `1700000000.000000500` (what the docker CLI sends for `--since` and
+/// `--until`) as nanoseconds since the epoch.
+pub fn unix_nanos(s: &str) -> Option<i128> {
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    let secs: i128 = secs.parse().ok()?;
+    Some(secs * 1_000_000_000 + fraction_nanos(frac)?)
+}
+
+/// Nanoseconds since the epoch of an RFC 3339 UTC time as Docker's logs carry them
+/// (`2026-01-02T03:04:05.123Z`, fraction optional).
+pub fn rfc3339_nanos(t: &str) -> Option<i128> {
+    let body = t.strip_suffix('Z')?;
+    let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
+    let secs = parse_rfc3339(&format!("{whole}Z"))?;
+    Some(i128::from(secs) * 1_000_000_000 + fraction_nanos(frac)?)
+}
+
 // Howard Hinnant's civil-date algorithms.
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -108,6 +133,20 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_in_nanos() {
+        assert_eq!(unix_nanos("1700000000"), Some(1_700_000_000_000_000_000));
+        assert_eq!(unix_nanos("1700000000.5"), Some(1_700_000_000_500_000_000));
+        assert_eq!(unix_nanos("soon"), None);
+        let a = rfc3339_nanos("2026-11-23T22:00:05Z").unwrap();
+        let b = rfc3339_nanos("2026-11-23T22:00:05.1Z").unwrap();
+        let c = rfc3339_nanos("2026-11-23T22:00:05.000000002Z").unwrap();
+        assert!(a < c && c < b);
+        assert_eq!(b - a, 100_000_000);
+        assert_eq!(rfc3339_nanos("nope"), None);
+        assert_eq!(rfc3339_nanos("2026-11-23T22:00:05.1x2Z"), None);
+    }
 
     #[test]
     fn nanos_like_go() {

@@ -67,7 +67,14 @@ pub fn inspect(c: &Client, a: &Inspect) -> Result<()> {
             }
         }
     }
-    match &a.format {
+    print_found(found, a.format.as_deref(), failed)
+}
+
+/// Prints what an inspect found, one template per object or Docker's JSON array; fails
+/// with exit code 1 when some name was not found (its error is already printed), as
+/// `docker inspect` does.
+pub(super) fn print_found(found: Vec<Value>, format: Option<&str>, failed: bool) -> Result<()> {
+    match format {
         Some(f) => {
             for v in &found {
                 println!("{}", gotemplate::render(f, v)?);

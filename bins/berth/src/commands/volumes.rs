@@ -6,8 +6,8 @@ use berth_client::Client;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::inspect::pretty;
-use super::{daemon, each, Exit};
+use super::inspect::print_found;
+use super::{daemon, each};
 use crate::format::human_size;
 use crate::gotemplate;
 
@@ -162,17 +162,7 @@ pub fn run(c: &Client, cmd: &VolumeCmd) -> Result<()> {
                     }
                 }
             }
-            match &a.format {
-                Some(f) => {
-                    for v in &found {
-                        println!("{}", gotemplate::render(f, v)?);
-                    }
-                }
-                None => println!("{}", pretty(&Value::Array(found))?),
-            }
-            if failed {
-                return Err(Exit::code(1));
-            }
+            print_found(found, a.format.as_deref(), failed)?;
         }
         VolumeCmd::Rm(a) => each(&a.names, true, |n| c.remove_volume(n, a.force))?,
         VolumeCmd::Prune(a) => {

@@ -116,12 +116,6 @@ impl Engine {
         let id = super::record::new_id()
             .map_err(|e| EngineError::io("reading", "/dev/urandom".as_ref(), e))?;
         let mut table = self.execs.lock().unwrap_or_else(|p| p.into_inner());
-        // Instances of removed containers are dropped here rather than tracked elsewhere.
-        let live: Vec<String> = self.records()?.into_iter().map(|r| r.id).collect();
-        table.retain(|_, e| {
-            let v = e.view.lock().unwrap_or_else(|p| p.into_inner());
-            live.contains(&v.container_id)
-        });
         let exec_event = |action: &str| {
             let action = format!("{action}: {}", config.cmd.join(" "));
             self.container_event(&rec, &action, &[("execID", id.clone())])
@@ -141,6 +135,15 @@ impl Engine {
             }),
         );
         Ok(id)
+    }
+
+    /// Drops the exec instances of a container being removed.
+    pub(crate) fn forget_execs(&self, container_id: &str) {
+        let mut table = self.execs.lock().unwrap_or_else(|p| p.into_inner());
+        table.retain(|_, e| {
+            let v = e.view.lock().unwrap_or_else(|p| p.into_inner());
+            v.container_id != container_id
+        });
     }
 
     fn exec_entry(&self, id: &str) -> Result<Arc<ExecEntry>> {
@@ -221,26 +224,13 @@ impl Engine {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(EngineError::io("opening", path.as_ref(), e)),
         };
-        use std::os::fd::AsRawFd;
-        // SAFETY: isatty and TIOCSWINSZ read only our fd and the winsize on our stack.
+        use std::os::fd::{AsFd, AsRawFd};
+        // SAFETY: isatty only looks at our own fd.
         if unsafe { libc::isatty(tty.as_raw_fd()) } != 1 {
             return Ok(());
         }
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: as above.
-        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
-            return Err(EngineError::io(
-                "resizing the terminal of",
-                path.as_ref(),
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+        berth_runtime::tty::set_window_size(tty.as_fd(), rows, cols)
+            .map_err(|e| EngineError::io("resizing the terminal of", path.as_ref(), e))
     }
 
     /// Blocks until exec `id` is no longer running; returns its exit code.

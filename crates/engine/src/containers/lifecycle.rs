@@ -370,6 +370,7 @@ impl Engine {
                 .map_err(|e| EngineError::Shim(format!("waiting for container {id}: {e}")))?;
         }
         self.note_exit_of(&rec);
+        self.forget_execs(&id);
         if status == ContainerStatus::Dead {
             // No shim cleaned up after it: drop the runtime's state (and cgroup) ourselves.
             let _ = Runtime::new(self.runtime_root()).delete(&id, true);

@@ -63,23 +63,10 @@ struct Entry {
 /// How often follow mode looks for new lines.
 const FOLLOW_POLL: Duration = Duration::from_millis(50);
 
-/// Nanoseconds since the epoch of an RFC 3339 UTC time as the shim writes them
-/// (`2026-01-02T03:04:05.123Z`, fraction optional).
-pub fn rfc3339_nanos(t: &str) -> Option<i128> {
-    let body = t.strip_suffix('Z')?;
-    let (whole, frac) = body.split_once('.').unwrap_or((body, ""));
-    let secs = berth_image::time::parse_rfc3339(&format!("{whole}Z"))?;
-    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let nanos: i128 = format!("{frac:0<9}").parse().ok()?;
-    Some(i128::from(secs) * 1_000_000_000 + nanos)
-}
-
 pub(super) fn parse_line(line: &[u8], opts: &LogOptions) -> Option<LogLine> {
     let e = serde_json::from_slice::<Entry>(line).ok()?;
     if let Some(since) = opts.since {
-        if rfc3339_nanos(&e.time).is_some_and(|t| t < since) {
+        if crate::time::rfc3339_nanos(&e.time).is_some_and(|t| t < since) {
             return None;
         }
     }
@@ -355,20 +342,4 @@ fn read_whole(path: &Path, opts: &LogOptions, out: &mut Vec<LogLine>) -> Result<
         out.extend(parse_line(&line, opts));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shim_times_compare_as_instants() {
-        let a = rfc3339_nanos("2026-11-23T22:00:05Z").unwrap();
-        let b = rfc3339_nanos("2026-11-23T22:00:05.1Z").unwrap();
-        let c = rfc3339_nanos("2026-11-23T22:00:05.000000002Z").unwrap();
-        assert!(a < c && c < b);
-        assert_eq!(b - a, 100_000_000);
-        assert_eq!(rfc3339_nanos("nope"), None);
-        assert_eq!(rfc3339_nanos("2026-11-23T22:00:05.1x2Z"), None);
-    }
 }
