@@ -75,10 +75,16 @@ impl Cidr {
         if prefix > 32 {
             return Err(IpamError::InvalidCidr(format!("{addr}/{prefix}")));
         }
-        Ok(Cidr {
-            addr: Ipv4Addr::from(u32::from(addr) & mask(prefix)),
+        Ok(Cidr::containing(addr, prefix))
+    }
+    /// The network containing `addr`, with a prefix length above 32 taken as 32: the one
+    /// implementation of the prefix math, shared with [`crate::netlink::Ipv4Net`].
+    pub(crate) fn containing(addr: Ipv4Addr, prefix: u8) -> Cidr {
+        let prefix = prefix.min(32);
+        Cidr {
+            addr: Ipv4Addr::from(u32::from(addr) & prefix_mask(prefix)),
             prefix,
-        })
+        }
     }
     /// Parses a subnet the way `--subnet` does: host bits must be zero.
     pub fn parse_subnet(s: &str) -> Result<Cidr, IpamError> {
@@ -102,15 +108,15 @@ impl Cidr {
     }
     /// The last address (all host bits set).
     pub fn broadcast(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) | !mask(self.prefix))
+        Ipv4Addr::from(u32::from(self.addr) | !prefix_mask(self.prefix))
     }
     /// The mask as an address (`255.255.0.0`).
     pub fn netmask(&self) -> Ipv4Addr {
-        Ipv4Addr::from(mask(self.prefix))
+        Ipv4Addr::from(prefix_mask(self.prefix))
     }
     /// Whether `ip` is in this network.
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & mask(self.prefix) == u32::from(self.addr)
+        u32::from(ip) & prefix_mask(self.prefix) == u32::from(self.addr)
     }
     /// True when the two networks share at least one address.
     pub fn overlaps(&self, other: &Cidr) -> bool {
@@ -124,15 +130,17 @@ impl Cidr {
     }
 }
 
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(prefix))
+/// The netmask of a prefix length as a number (`/24` → `0xffff_ff00`); lengths above 32 count
+/// as 32.
+pub fn prefix_mask(prefix: u8) -> u32 {
+    match prefix {
+        0 => 0,
+        p => u32::MAX << (32 - u32::from(p.min(32))),
     }
 }
 
-fn split_cidr(s: &str) -> Result<(Ipv4Addr, u8), IpamError> {
+/// `a.b.c.d/n` split into its parts (prefix ≤ 32); shared with [`crate::netlink::Ipv4Net`].
+pub(crate) fn split_cidr(s: &str) -> Result<(Ipv4Addr, u8), IpamError> {
     let bad = || IpamError::InvalidCidr(s.to_string());
     let (a, p) = s.split_once('/').ok_or_else(bad)?;
     let addr = a.parse::<Ipv4Addr>().map_err(|_| bad())?;

@@ -22,7 +22,11 @@
 
 #![warn(missing_docs)]
 
+pub mod dns;
+pub mod etc;
 pub mod firewall;
 pub mod ipam;
 pub mod netlink;
 pub mod netns;
+pub mod ports;
+pub mod sysctl;

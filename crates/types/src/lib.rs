@@ -47,6 +47,9 @@ pub enum ErrorKind {
     FailedPrecondition,
     /// Credentials are missing or wrong.
     Unauthorized,
+    /// The operation is not allowed on this object (Docker's 403: a predefined network, a
+    /// network with active endpoints).
+    Forbidden,
     /// A resource the operation needs (kernel feature, peer) is not available right now.
     Unavailable,
     /// The operation or option is not implemented on this host or by berth.

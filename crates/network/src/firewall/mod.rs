@@ -6,8 +6,9 @@
 //! `add table ip berth; delete table ip berth;` and then declares the whole table again;
 //! [`apply`] feeds it to `nft -f -`. The kernel commits an nft batch as one transaction: either
 //! the new table replaces the old one entirely or nothing changes, so a re-apply is idempotent,
-//! there is never a half-written rule set, and no rule outside berth's table is read, reordered
-//! or flushed (a dockerd beside us keeps its rules).
+//! there is never a half-written rule set, and no rule outside berth's table is reordered,
+//! changed or flushed (a dockerd beside us keeps its rules; the accept rules berth adds to a
+//! foreign drop chain, below, are its only writes elsewhere).
 //!
 //! **Why not one call per rule**: every call is a fork/exec plus a netlink round trip and a
 //! commit; with hundreds of published ports that is seconds, and a crash between calls leaves
@@ -28,9 +29,13 @@
 //! registered at a hook, in priority order; an `accept` only ends the packet's walk through
 //! *that* chain, while a `drop` anywhere is final. So berth's chains can always drop (isolation,
 //! internal networks) but can never override another table's drop — in particular a `FORWARD`
-//! chain with policy drop, which dockerd sets when it had to turn on IP forwarding itself.
-//! The only fixes for that live outside berth's table, so berth does not apply them: it
-//! detects the situation ([`foreign_forward_drops`]) and the engine reports it.
+//! chain with policy drop, which dockerd sets when it had to turn on IP forwarding itself, and
+//! which with `br_netfilter` drops even traffic between two containers of one berth bridge.
+//! berth must keep working beside dockerd, so it detects such chains
+//! ([`foreign_forward_drops`]) and adds its *own* accept rules for its bridges at their top
+//! ([`allow_in_foreign`]), each tagged with a comment ([`foreign_tag`]); it only ever removes
+//! rules carrying that tag ([`remove_from_foreign`]) and never changes or removes a rule of
+//! anyone else. This is the one place where berth writes outside its own table.
 //!
 //! **Localhost.** DNAT in the `output` hook sends `127.0.0.1:port` to a container; the kernel
 //! only routes a loopback source out of a non-loopback device when the device has
@@ -51,7 +56,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ipam::Cidr;
 
-pub use coexist::{foreign_forward_drops, parse_forward_drops, ForeignChain};
+pub use coexist::{
+    allow_in_foreign, foreign_forward_drops, foreign_tag, parse_forward_drops, remove_from_foreign,
+    ForeignChain,
+};
 pub use render::render;
 
 /// The table berth uses when no other name is given.
@@ -221,9 +229,8 @@ pub fn present(table: &str, generation: u32) -> Result<bool, FirewallError> {
 /// container on that bridge. Only ever called for berth's own bridges.
 pub fn enable_route_localnet(bridge: &str) -> Result<(), FirewallError> {
     render::check_ifname(bridge)?;
-    let path = format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet");
-    std::fs::write(&path, "1").map_err(|source| FirewallError::Io {
-        what: format!("writing {path}"),
+    crate::sysctl::set_conf(bridge, "route_localnet", "1").map_err(|source| FirewallError::Io {
+        what: format!("enabling route_localnet on {bridge}"),
         source,
     })
 }

@@ -119,6 +119,19 @@ pub fn render(rules: &Ruleset) -> Result<String, FirewallError> {
     }
     s.push_str("\t}\n");
 
+    // The host's services seen from a bridge: a network's DNS responder (on its gateway)
+    // answers only its own network, so another network cannot learn its names by asking
+    // that gateway directly.
+    chain(&mut s, "input", "filter hook input priority -10");
+    for n in &rules.networks {
+        let (b, net) = (&n.bridge, n.subnet);
+        for proto in ["udp", "tcp"] {
+            let _ = writeln!(s, "\t\tiifname \"{b}\" ip daddr != {net} {proto} dport 53 drop");
+        }
+    }
+    s.push_str("	}
+");
+
     // Before conntrack (-200) and NAT: the address the sender wrote, not a de-NATed reply's.
     chain(&mut s, "localnet", "filter hook prerouting priority -300");
     s.push_str("\t\tiifname @bridges ip daddr 127.0.0.0/8 drop\n\t}\n");

@@ -88,6 +88,13 @@ table ip berth {
 		oifname "br-db" drop
 		iifname "br-web" accept
 	}
+	chain input {
+		type filter hook input priority -10; policy accept;
+		iifname "br-web" ip daddr != 172.18.0.0/16 udp dport 53 drop
+		iifname "br-web" ip daddr != 172.18.0.0/16 tcp dport 53 drop
+		iifname "br-db" ip daddr != 172.19.0.0/16 udp dport 53 drop
+		iifname "br-db" ip daddr != 172.19.0.0/16 tcp dport 53 drop
+	}
 	chain localnet {
 		type filter hook prerouting priority -300; policy accept;
 		iifname @bridges ip daddr 127.0.0.0/8 drop

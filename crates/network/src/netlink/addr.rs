@@ -16,6 +16,7 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::Netlink;
+use crate::ipam::{prefix_mask, split_cidr, Cidr};
 
 /// An IPv4 address with a prefix length, `10.200.3.1/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,28 +33,40 @@ impl Ipv4Net {
         (prefix <= 32).then_some(Ipv4Net { addr, prefix })
     }
 
+    /// The network this address lies in (`10.201.7.2/24` → `10.201.7.0/24`). The prefix math
+    /// lives in [`Cidr`]; the methods below delegate to it.
+    pub fn subnet(&self) -> Cidr {
+        Cidr::containing(self.addr, self.prefix)
+    }
+
     /// The network mask as a number (`/24` → `0xffffff00`).
     pub fn mask(&self) -> u32 {
-        if self.prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.prefix))
-        }
+        prefix_mask(self.prefix)
     }
 
     /// The network address (host bits cleared).
     pub fn network(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & self.mask())
+        self.subnet().network()
     }
 
     /// The broadcast address (host bits set).
     pub fn broadcast(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) | !self.mask())
+        self.subnet().broadcast()
     }
 
     /// Whether `ip` is inside this network.
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & self.mask() == u32::from(self.network())
+        self.subnet().contains(ip)
+    }
+}
+
+/// The network address of `net` with its prefix: `10.201.7.0/24`.
+impl From<Cidr> for Ipv4Net {
+    fn from(net: Cidr) -> Self {
+        Ipv4Net {
+            addr: net.network(),
+            prefix: net.prefix(),
+        }
     }
 }
 
@@ -67,11 +80,10 @@ impl FromStr for Ipv4Net {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not an IPv4 address with a prefix such as 10.200.0.1/24");
-        let (a, p) = s.split_once('/').ok_or_else(bad)?;
-        let addr = a.parse().map_err(|_| bad())?;
-        let prefix = p.parse().map_err(|_| bad())?;
-        Ipv4Net::new(addr, prefix).ok_or_else(bad)
+        let (addr, prefix) = split_cidr(s).map_err(|_| {
+            format!("{s:?} is not an IPv4 address with a prefix such as 10.200.0.1/24")
+        })?;
+        Ok(Ipv4Net { addr, prefix })
     }
 }
 
@@ -226,5 +238,29 @@ mod tests {
         assert!("10.0.0.1".parse::<Ipv4Net>().is_err());
         let all: Ipv4Net = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains(Ipv4Addr::new(1, 2, 3, 4)));
+        assert_eq!(all.mask(), 0);
+        assert_eq!(n.mask(), 0xffff_ff00);
+    }
+
+    #[test]
+    fn ipv4net_and_cidr_share_one_implementation() {
+        let n: Ipv4Net = "10.201.7.130/25".parse().unwrap();
+        let c: Cidr = "10.201.7.128/25".parse().unwrap();
+        assert_eq!(n.subnet(), c);
+        assert_eq!(n.network(), c.network());
+        assert_eq!(n.broadcast(), c.broadcast());
+        assert_eq!(Ipv4Addr::from(n.mask()), c.netmask());
+        assert_eq!(
+            Ipv4Net::from(c),
+            Ipv4Net::new(Ipv4Addr::new(10, 201, 7, 128), 25).unwrap()
+        );
+        // Fields are public: a prefix above 32 written by hand counts as /32, never panics.
+        let odd = Ipv4Net {
+            addr: Ipv4Addr::new(1, 2, 3, 4),
+            prefix: 40,
+        };
+        assert_eq!(odd.network(), Ipv4Addr::new(1, 2, 3, 4));
+        assert!(odd.contains(Ipv4Addr::new(1, 2, 3, 4)));
+        assert_eq!(odd.mask(), u32::MAX);
     }
 }

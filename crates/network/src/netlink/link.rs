@@ -8,7 +8,8 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoVeth, LinkAttribute, LinkFlags, LinkInfo,
+    LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -30,6 +31,12 @@ pub struct LinkDetails {
     pub master: Option<u32>,
     /// Administratively up (`IFF_UP`).
     pub up: bool,
+    /// The hardware address (`IFLA_ADDRESS`) when it is an Ethernet one (6 bytes); `None` for
+    /// links without one of that size.
+    pub mac: Option<[u8; 6]>,
+    /// For a bridge port: whether hairpin mode is on (`IFLA_BRPORT_MODE`, see
+    /// [`Netlink::set_hairpin`]); `None` when the link is not a bridge port.
+    pub hairpin: Option<bool>,
 }
 
 impl Netlink {
@@ -46,6 +53,21 @@ impl Netlink {
             Err(e) if e.raw_os_error_any() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Every link in this namespace (one dump), e.g. to find veths left behind by a crash.
+    pub fn links(&mut self) -> io::Result<Vec<LinkDetails>> {
+        let replies = self.dump(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            "listing links",
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(details(l)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The index of the link named `name`; a `NotFound` error when there is none.
@@ -138,6 +160,18 @@ impl Netlink {
         self.request(RouteNetlinkMessage::SetLink(msg), 0, &op)
     }
 
+    /// Sets the hardware address of the link `name` (berth gives a container's interface
+    /// `02:42:` + its four IPv4 bytes, as Docker does; see [`container_mac`]).
+    pub fn set_mac(&mut self, name: &str, mac: [u8; 6]) -> io::Result<()> {
+        let op = format!(
+            "setting the MAC address of link {name} to {}",
+            format_mac(mac)
+        );
+        let mut msg = self.link_message(name, &op)?;
+        msg.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        self.request(RouteNetlinkMessage::SetLink(msg), 0, &op)
+    }
+
     /// Enslaves the link `name` to the bridge `master`.
     pub fn set_master(&mut self, name: &str, master: &str) -> io::Result<()> {
         let op = format!("attaching link {name} to bridge {master}");
@@ -201,6 +235,18 @@ impl Netlink {
     }
 }
 
+/// Docker's MAC address for a container interface: `02:42:` followed by the four bytes of
+/// its IPv4 address (locally administered, unicast), so it is stable and unique per network.
+pub fn container_mac(ip: std::net::Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+/// `02:42:ac:11:00:02`.
+pub fn format_mac(mac: [u8; 6]) -> String {
+    mac.map(|b| format!("{b:02x}")).join(":")
+}
+
 fn check_is_bridge(op: &str, existing: &LinkDetails) -> io::Result<()> {
     if existing.kind.as_deref() == Some("bridge") {
         return Ok(());
@@ -227,16 +273,26 @@ fn details(l: LinkMessage) -> LinkDetails {
         mtu: None,
         master: None,
         up: l.header.flags.contains(LinkFlags::Up),
+        mac: None,
+        hairpin: None,
     };
     for attr in l.attributes {
         match attr {
             LinkAttribute::IfName(n) => d.name = n,
             LinkAttribute::Mtu(m) => d.mtu = Some(m),
             LinkAttribute::Controller(m) => d.master = Some(m),
+            LinkAttribute::Address(a) => d.mac = <[u8; 6]>::try_from(a.as_slice()).ok(),
             LinkAttribute::LinkInfo(infos) => {
                 for info in infos {
-                    if let LinkInfo::Kind(k) = info {
-                        d.kind = Some(k.to_string());
+                    match info {
+                        LinkInfo::Kind(k) => d.kind = Some(k.to_string()),
+                        LinkInfo::PortData(InfoPortData::BridgePort(attrs)) => {
+                            d.hairpin = attrs.iter().find_map(|a| match a {
+                                InfoBridgePort::HairpinMode(on) => Some(*on),
+                                _ => None,
+                            });
+                        }
+                        _ => {}
                     }
                 }
             }

@@ -16,6 +16,7 @@
 //! after which every call on the handle acts inside that namespace without further `setns`.
 
 mod addr;
+mod bridge_port;
 mod link;
 
 use std::fmt;
@@ -29,7 +30,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 pub use addr::{Ipv4Net, LinkAddress};
-pub use link::LinkDetails;
+pub use link::{container_mac, format_mac, LinkDetails};
 
 /// A connection to the kernel's routing netlink in one network namespace.
 #[derive(Debug)]
