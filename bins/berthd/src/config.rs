@@ -45,6 +45,11 @@ pub struct FileConfig {
     /// `{"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 2048}}`, as dockerd's.
     default_ulimits: Option<BTreeMap<String, Ulimit>>,
     bip: Option<String>,
+    bridge: Option<String>,
+    iptables: Option<bool>,
+    firewall_table: Option<String>,
+    #[serde(default)]
+    dns: Vec<String>,
 }
 
 /// The merged settings the daemon runs with.
@@ -73,9 +78,16 @@ pub struct Settings {
     /// `--default-ulimit` / `"default-ulimits"`, validated, sorted by name. Not applied yet:
     /// the engine has no hook for daemon-wide defaults, so berthd warns at startup.
     pub default_ulimits: Vec<Ulimit>,
-    /// `--bip`: the default bridge's address and prefix, kept for the bridge network (not
-    /// used yet).
+    /// `--bip`: the default bridge's address and prefix.
     pub bip: Option<Bip>,
+    /// `-b`: the default bridge's interface; `None` for `-b none`.
+    pub bridge: Option<String>,
+    /// `--iptables`: manage berth's nftables table.
+    pub firewall: bool,
+    /// `--firewall-table`.
+    pub firewall_table: String,
+    /// `--dns`.
+    pub dns: Vec<String>,
 }
 
 /// dockerd's `-G` default.
@@ -350,6 +362,34 @@ pub fn settings(args: &Args) -> Result<Settings> {
         .or(file.bip)
         .map(|b| parse_bip(&b))
         .transpose()?;
+    let bridge = match args.bridge.clone().or(file.bridge) {
+        Some(b) if b == "none" => None,
+        Some(b) => {
+            if !berth_network_ifname_ok(&b) {
+                bail!("invalid --bridge {b:?}: use an interface name of 1 to 15 characters without '/' or spaces, or none");
+            }
+            Some(b)
+        }
+        None => Some(berth_engine::networks::DEFAULT_BRIDGE.to_string()),
+    };
+    let firewall_table = args
+        .firewall_table
+        .clone()
+        .or(file.firewall_table)
+        .unwrap_or_else(|| "berth".into());
+    if firewall_table.is_empty()
+        || !firewall_table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        bail!("invalid --firewall-table {firewall_table:?}: use letters, digits, '_' and '-'");
+    }
+    let dns = if args.dns.is_empty() { file.dns } else { args.dns.clone() };
+    for d in &dns {
+        if d.parse::<std::net::IpAddr>().is_err() {
+            bail!("invalid --dns {d:?}: use an IP address");
+        }
+    }
     Ok(Settings {
         data_root: pick(
             args.data_root.clone(),
@@ -379,7 +419,20 @@ pub fn settings(args: &Args) -> Result<Settings> {
         live_restore,
         default_ulimits: default_ulimits(&args.default_ulimits, file.default_ulimits)?,
         bip,
+        bridge,
+        firewall: args.iptables.or(file.iptables).unwrap_or(true),
+        firewall_table,
+        dns,
     })
+}
+
+/// Linux interface names: 1 to 15 bytes, no `/`, whitespace or `:`.
+fn berth_network_ifname_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
 }
 
 /// A listening address berthd can serve.

@@ -83,6 +83,19 @@ pub struct Args {
     /// Specify network bridge IP (CIDR, e.g. 172.17.0.1/16).
     #[arg(long, value_name = "CIDR")]
     pub bip: Option<String>,
+    /// The default bridge's interface [default: berth0]; "none" disables the default
+    /// bridge network (containers in the default mode get loopback only).
+    #[arg(short = 'b', long, value_name = "NAME")]
+    pub bridge: Option<String>,
+    /// Manage berth's nftables table: NAT, published ports, isolation [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub iptables: Option<bool>,
+    /// berth's nftables table (family ip) [default: berth].
+    #[arg(long, value_name = "NAME")]
+    pub firewall_table: Option<String>,
+    /// DNS server for containers and the embedded DNS's upstream (repeatable).
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
 }
 
 fn main() -> ExitCode {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use berth_api::Api;
-use berth_engine::{Engine, EngineConfig};
+use berth_engine::{Engine, EngineConfig, NetworkConfig};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -137,10 +137,11 @@ fn log_accepted_settings(s: &crate::config::Settings) {
         ),
         None => {}
     }
-    if let Some(bip) = &s.bip {
-        log::info(&format!(
-            "bip {bip} accepted and kept for the bridge network, which berthd does not set up yet"
-        ));
+    if !s.firewall {
+        log::warn(
+            "--iptables=false: berthd manages no firewall table: no NAT for egress, published \
+             ports are not reachable, networks are not isolated from each other",
+        );
     }
 }
 
@@ -177,6 +178,14 @@ pub fn run(args: &Args) -> Result<()> {
         },
         default_ulimits: s.default_ulimits.clone(),
         init_binary: s.init_path.clone(),
+        network: NetworkConfig {
+            bridge: s.bridge.clone(),
+            bip: s.bip.map(|b| (b.addr, b.prefix)),
+            firewall_table: s.firewall_table.clone(),
+            firewall: s.firewall,
+            dns: s.dns.clone(),
+            netns_dir: s.exec_root.join("netns"),
+        },
     })
     .with_context(|| format!("opening the data root {}", s.data_root.display()))?;
     let engine = Arc::new(engine);

@@ -57,7 +57,7 @@ pub struct ContainerSummary {
     pub state: String,
     /// `Up 3 seconds`, `Exited (3) 2 seconds ago`, `Created`.
     pub status: String,
-    /// Published ports (none yet).
+    /// Published and exposed ports.
     pub ports: Vec<serde_json::Value>,
     /// Labels.
     pub labels: BTreeMap<String, String>,

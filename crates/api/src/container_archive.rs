@@ -143,12 +143,6 @@ pub async fn commit(engine: &Arc<Engine>, q: &Query, body: Bytes) -> Answer {
     Ok(json(StatusCode::CREATED, &json!({"Id": id.to_string()})))
 }
 
-/// `POST /networks/prune`: there are no networks yet (containers get an empty network
-/// namespace), so nothing is ever deleted; the answer keeps `docker system prune` working.
-pub async fn prune_networks() -> Answer {
-    Ok(json(StatusCode::OK, &json!({"NetworksDeleted": []})))
-}
-
 /// `POST /build/prune`: there is no builder, hence no build cache yet; nothing to delete.
 pub async fn prune_build_cache() -> Answer {
     Ok(json(

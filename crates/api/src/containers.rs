@@ -116,11 +116,11 @@ pub(crate) fn summary(v: &ContainerView) -> ContainerSummary {
             state_word(&v.status).into()
         },
         status: status_line(v),
-        ports: Vec::new(),
+        ports: summary_ports(v),
         labels: r.labels.clone(),
         mounts: crate::volumes::mounts_json(&r.mounts),
         host_config: json!({ "NetworkMode": mode }),
-        network_settings: json!({ "Networks": {} }),
+        network_settings: json!({ "Networks": networks_json(r) }),
     }
 }
 
@@ -135,6 +135,7 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
     let mut config = serde_json::to_value(&r.options).unwrap_or(Value::Null);
     if let Value::Object(c) = &mut config {
         c.remove("HostConfig");
+        c.remove("NetworkingConfig");
         c.insert("Env".into(), json!(r.env));
         c.insert("Hostname".into(), json!(r.hostname));
         c.insert("Labels".into(), json!(r.labels));
@@ -187,8 +188,122 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         config,
         graph_driver: graph,
         mounts: crate::volumes::mounts_json(&r.mounts),
-        network_settings: json!({ "Networks": {} }),
+        network_settings: network_settings(v),
     }
+}
+
+/// `NetworkSettings.Networks`: one entry per network, addresses while it runs.
+fn networks_json(r: &berth_engine::ContainerRecord) -> Value {
+    let map: serde_json::Map<String, Value> = r
+        .networks
+        .iter()
+        .map(|(name, ep)| {
+            let live = ep.live.as_ref();
+            let s = |f: fn(&berth_engine::LiveEndpoint) -> String| live.map(f).unwrap_or_default();
+            let v = json!({
+                "IPAMConfig": ep.requested_ip.map(|ip| json!({"IPv4Address": ip.to_string()})),
+                "Links": null,
+                "Aliases": if ep.aliases.is_empty() { Value::Null } else { json!(ep.aliases) },
+                "MacAddress": s(|l| l.mac.clone()),
+                "DriverOpts": null,
+                "GwPriority": 0,
+                "NetworkID": ep.network_id,
+                "EndpointID": s(|l| l.endpoint_id.clone()),
+                "Gateway": s(|l| l.gateway.to_string()),
+                "IPAddress": s(|l| l.ip.to_string()),
+                "IPPrefixLen": live.map_or(0, |l| l.prefix),
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "DNSNames": live.map(|_| {
+                    let mut n = vec![r.name.clone(), r.id[..12].to_string()];
+                    n.extend(ep.aliases.iter().cloned());
+                    n
+                }),
+            });
+            (name.clone(), v)
+        })
+        .collect();
+    Value::Object(map)
+}
+
+/// Inspect's `NetworkSettings`: the default bridge's address at the top level (Docker's
+/// legacy fields), `Ports` while running, `Networks`.
+fn network_settings(v: &ContainerView) -> Value {
+    let r = &v.record;
+    let running = v.status.is_running();
+    let mut ports = serde_json::Map::new();
+    if running {
+        for key in r.options.exposed_ports.keys() {
+            ports.insert(key.clone(), Value::Null);
+        }
+        for p in &r.ports {
+            let entry = ports
+                .entry(p.container_port.clone())
+                .or_insert_with(|| json!([]));
+            if !entry.is_array() {
+                *entry = json!([]);
+            }
+            if let Some(a) = entry.as_array_mut() {
+                a.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+            }
+        }
+    }
+    let bridge = r.networks.get("bridge").and_then(|e| e.live.as_ref());
+    let s = |f: fn(&berth_engine::LiveEndpoint) -> String| bridge.map(f).unwrap_or_default();
+    let sandbox = r
+        .networks
+        .values()
+        .find_map(|e| e.live.as_ref())
+        .map(|_| r.id.clone())
+        .unwrap_or_default();
+    json!({
+        "Bridge": "",
+        "SandboxID": sandbox,
+        "SandboxKey": "",
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports,
+        "SecondaryIPAddresses": null,
+        "SecondaryIPv6Addresses": null,
+        "EndpointID": s(|l| l.endpoint_id.clone()),
+        "Gateway": s(|l| l.gateway.to_string()),
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": s(|l| l.ip.to_string()),
+        "IPPrefixLen": bridge.map_or(0, |l| l.prefix),
+        "IPv6Gateway": "",
+        "MacAddress": s(|l| l.mac.clone()),
+        "Networks": networks_json(r),
+    })
+}
+
+/// `GET /containers/json`'s `Ports`: published ports, then exposed ones without a binding.
+fn summary_ports(v: &ContainerView) -> Vec<Value> {
+    let r = &v.record;
+    if !v.status.is_running() {
+        return Vec::new();
+    }
+    let split = |key: &str| {
+        let (p, t) = key.split_once('/').unwrap_or((key, "tcp"));
+        (p.parse::<u16>().unwrap_or(0), t.to_string())
+    };
+    let mut out: Vec<Value> = r
+        .ports
+        .iter()
+        .map(|p| {
+            let (port, proto) = split(&p.container_port);
+            json!({"IP": p.host_ip, "PrivatePort": port, "PublicPort": p.host_port, "Type": proto})
+        })
+        .collect();
+    for key in r.options.exposed_ports.keys() {
+        if !r.ports.iter().any(|p| &p.container_port == key) {
+            let (port, proto) = split(key);
+            out.push(json!({"PrivatePort": port, "Type": proto}));
+        }
+    }
+    out
 }
 
 /// `POST /containers/create?name=`.
@@ -234,7 +349,17 @@ pub async fn inspect(engine: &Arc<Engine>, id: String) -> Answer {
 /// `POST /containers/{id}/start` (304 when already running, as Docker answers).
 pub async fn start(engine: &Arc<Engine>, id: String) -> Answer {
     let (out, rec) = blocking(engine, move |e| {
-        let out = e.start_container(&id)?;
+        let out = match e.start_container(&id) {
+            Ok(out) => out,
+            Err(err) => {
+                // dockerd: an AutoRemove container whose start failed is removed (a
+                // `docker run --rm` waiting for `removed` would wait for ever otherwise).
+                if e.find_container(&id).is_ok_and(|r| r.auto_remove) {
+                    let _ = e.remove_container_with(&id, true, true);
+                }
+                return Err(err.into());
+            }
+        };
         Ok((out, e.find_container(&id)?))
     })
     .await?;

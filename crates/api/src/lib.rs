@@ -26,6 +26,7 @@ mod exec;
 pub mod hijack;
 mod images;
 mod logs;
+mod networks;
 pub mod route;
 mod system;
 mod volumes;
@@ -162,7 +163,11 @@ impl Api {
             (&Method::POST, "/commit") => {
                 return container_archive::commit(e, &q, read_json(body).await?).await
             }
-            (&Method::POST, "/networks/prune") => return container_archive::prune_networks().await,
+            (&Method::GET, "/networks") => return networks::list(e, &q).await,
+            (&Method::POST, "/networks/create") => {
+                return networks::create(e, read_json(body).await?).await
+            }
+            (&Method::POST, "/networks/prune") => return networks::prune(e, &q).await,
             (&Method::POST, "/build/prune") => return container_archive::prune_build_cache().await,
             (&Method::GET, "/images/get") => {
                 let names = q.all("names").into_iter().map(str::to_string).collect();
@@ -218,6 +223,14 @@ impl Api {
         }
         if let Some(name) = path.strip_prefix("/volumes/") {
             return volumes::route(e, m, name, &q).await;
+        }
+        if let Some(rest) = path.strip_prefix("/networks/") {
+            let bytes = if m == Method::POST {
+                read_json(body).await?
+            } else {
+                Bytes::new()
+            };
+            return networks::route(e, m, rest, &q, bytes).await;
         }
         let Some(rest) = path.strip_prefix("/images/").filter(|r| !r.is_empty()) else {
             return Err(ApiError::NoRoute);

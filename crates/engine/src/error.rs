@@ -38,6 +38,9 @@ pub enum EngineError {
     /// The container's state forbids the operation (Docker's words, with the fix).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The operation is never allowed on this object (Docker's 403).
+    #[error("{0}")]
+    Forbidden(String),
     /// The create options cannot become an OCI spec.
     #[error(transparent)]
     Spec(#[from] crate::container::SpecError),
@@ -79,6 +82,7 @@ impl EngineError {
             }
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
+            Self::Forbidden(_) => ErrorKind::Forbidden,
             Self::Spec(e) => e.kind(),
             Self::Io { .. } | Self::Shim(_) | Self::Internal(_) => ErrorKind::Internal,
             Self::Image(e) => e.kind(),

@@ -22,6 +22,7 @@ mod error;
 pub mod events;
 mod images;
 pub mod log;
+pub mod networks;
 mod registry;
 mod system;
 mod volumes;
@@ -40,6 +41,10 @@ pub use containers::{
 };
 pub use error::EngineError;
 pub use events::{Event, EventBus, Subscription};
+pub use networks::{
+    Endpoint, LiveEndpoint, NetworkConfig, NetworkCreateRequest, NetworkFilters, NetworkMember,
+    NetworkRecord, PublishedPort,
+};
 pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
 pub use registry::PullRequest;
 pub use system::{HostInfo, UsageView};
@@ -74,6 +79,8 @@ pub struct EngineConfig {
     pub default_ulimits: Vec<container::Ulimit>,
     /// The static init bind-mounted as `/sbin/docker-init` for `--init` containers.
     pub init_binary: Option<PathBuf>,
+    /// Networks: the default bridge, the firewall table, DNS.
+    pub network: networks::NetworkConfig,
 }
 
 impl EngineConfig {
@@ -82,6 +89,7 @@ impl EngineConfig {
     pub fn new(data_root: impl Into<PathBuf>) -> Self {
         let data_root: PathBuf = data_root.into();
         EngineConfig {
+            network: networks::NetworkConfig::new(&data_root.join("run")),
             exec_root: data_root.join("run"),
             data_root,
             shim_binary: PathBuf::from("berth-shim"),
@@ -118,6 +126,8 @@ pub struct Engine {
     followers: containers::Followers,
     /// Failed starts per container, which end attaches waiting for them.
     failed_starts: containers::FailedStarts,
+    nets: std::sync::Mutex<networks::NetState>,
+    names: std::sync::Arc<networks::Names>,
 }
 
 impl Engine {
@@ -148,6 +158,8 @@ impl Engine {
             removed_exits: Default::default(),
             followers: Default::default(),
             failed_starts: Default::default(),
+            nets: Default::default(),
+            names: Default::default(),
         })
     }
 

@@ -100,7 +100,7 @@ pub struct VolumePruneReport {
     pub space_reclaimed: u64,
 }
 
-fn labels_match(filters: &[LabelFilter], labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn labels_match(filters: &[LabelFilter], labels: &BTreeMap<String, String>) -> bool {
     filters.iter().all(|f| {
         let has = labels
             .get(&f.key)

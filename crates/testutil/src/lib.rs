@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use tempfile;
 
+pub mod netns;
 pub mod peers;
 pub mod registry;
 

@@ -151,7 +151,8 @@ impl Drop for Daemon {
 }
 
 /// A private dockerd: its own data-root, exec-root, pidfile and socket in a temp directory, no
-/// bridge and no iptables (it must not touch the host's network or firewall). Stopped and
+/// bridge and no iptables (it must not touch the host's network or firewall), or, with
+/// [`Dockerd::start_in`], both on inside a test's private network namespace. Stopped and
 /// cleaned up on drop, as [`Daemon`]. Needs root, dockerd and containerd: check with
 /// [`need`] first.
 #[derive(Debug)]
@@ -164,6 +165,26 @@ impl Dockerd {
     /// Starts dockerd with `extra_args` (e.g. `--add-runtime name=path`) and waits up to 60 s
     /// for `docker version` to answer. Panics with the daemon's log if it exits first.
     pub fn start(extra_args: &[&str]) -> Dockerd {
+        Self::launch(
+            None,
+            &["--iptables=false", "--ip6tables=false", "--bridge=none"],
+            extra_args,
+        )
+    }
+
+    /// Like [`Dockerd::start`], but inside `net` and with dockerd's own networking on: its
+    /// default bridge `docker0` and its iptables rules (made in `net`, never on the host), for
+    /// tests of another daemon beside it. IPv6 rules stay off. Pass `--bip` in `extra_args` to
+    /// keep docker0 off 172.17.0.0/16.
+    pub fn start_in(net: &crate::netns::TestNet, extra_args: &[&str]) -> Dockerd {
+        Self::launch(Some(net), &["--ip6tables=false"], extra_args)
+    }
+
+    fn launch(
+        net: Option<&crate::netns::TestNet>,
+        network_args: &[&str],
+        extra_args: &[&str],
+    ) -> Dockerd {
         let dockerd = find("dockerd").expect("dockerd is not installed: check need(\"dockerd\")");
         let dir = tempfile::Builder::new()
             .prefix("berth-dockerd-")
@@ -174,7 +195,11 @@ impl Dockerd {
         let log = std::fs::File::create(d.join("daemon.log")).expect("create daemon.log");
         // Containers go under /docker in each hierarchy; ours to remove if we create it.
         let cgroup_parent = (!crate::cgroup_parent_exists("docker")).then_some("docker");
-        let child = Command::new(dockerd)
+        let mut cmd = Command::new(dockerd);
+        if let Some(net) = net {
+            net.enter(&mut cmd);
+        }
+        let child = cmd
             .arg("--data-root")
             .arg(d.join("data"))
             .arg("--exec-root")
@@ -183,7 +208,7 @@ impl Dockerd {
             .arg(d.join("dockerd.pid"))
             .arg("-H")
             .arg(format!("unix://{}", sock.display()))
-            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+            .args(network_args)
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
@@ -224,5 +249,10 @@ impl Dockerd {
     /// The daemon's API socket.
     pub fn socket(&self) -> &Path {
         &self.sock
+    }
+
+    /// What dockerd logged so far (for assertion messages).
+    pub fn log(&self) -> String {
+        self.daemon.log()
     }
 }

@@ -1,5 +1,6 @@
 """docker-py (PyPI `docker`) against berthd: the calls users' scripts and tools make
-(images, runs, exec, logs, kill/wait/rm, volumes, events, restart policies, health checks).
+(images, runs, exec, logs, kill/wait/rm, volumes, events, restart policies, health checks,
+networks).
 
 Run by bins/berthd/tests/it/dockerpy.rs with DOCKER_HOST pointing at a private berthd that
 has IMAGE loaded. Every check is an assert; the first failure ends the run with a traceback.
@@ -161,6 +162,47 @@ def main():
         time.sleep(0.1)
     ct.remove(force=True)
     assert not c.containers.list(all=True)
+
+    step("networks: create, run on it with a published port, reach by name, connect, remove")
+    net = c.networks.create("pynet", driver="bridge", labels={"team": "py"})
+    assert net.name == "pynet" and net.attrs["Driver"] == "bridge", net.attrs
+    assert c.networks.get("pynet").id == net.id
+    assert "pynet" in [n.name for n in c.networks.list(filters={"label": "team=py"})]
+    web = c.containers.run(IMAGE, [BB, "httpd", "-f", "-p", "80", "-h", "/etc"], detach=True,
+                           name="pyweb", network="pynet", ports={"80/tcp": None})
+    web.reload()
+    ports = web.attrs["NetworkSettings"]["Ports"]["80/tcp"]
+    assert ports and int(ports[0]["HostPort"]) > 0, ports
+    assert web.attrs["NetworkSettings"]["Networks"]["pynet"]["IPAddress"], web.attrs
+    assert web.ports["80/tcp"][0]["HostPort"] == ports[0]["HostPort"]
+    probe = ("printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | "
+             f"{BB} nc -w 2 pyweb 80 | {BB} tail -n 1")
+    deadline = time.time() + 10
+    while True:
+        out = c.containers.run(IMAGE, [BB, "sh", "-c", probe], network="pynet", remove=True)
+        if out.decode().strip() == web.id[:12]:
+            break
+        assert time.time() < deadline, out
+        time.sleep(0.2)
+    other = c.networks.create("pyother")
+    other.connect(web, aliases=["site"])
+    web.reload()
+    assert "pyother" in web.attrs["NetworkSettings"]["Networks"], web.attrs
+    assert "site" in web.attrs["NetworkSettings"]["Networks"]["pyother"]["Aliases"]
+    other.disconnect(web)
+    try:
+        net.remove()
+        raise AssertionError("a network with a running container was removed")
+    except APIError as e:
+        assert e.status_code == 403, e
+    web.remove(force=True)
+    net.remove()
+    other.remove()
+    try:
+        c.networks.get("pynet")
+        raise AssertionError("removed network still there")
+    except NotFound:
+        pass
 
     print("docker-py scenario: all checks passed", flush=True)
 

@@ -4,7 +4,10 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use berth_testutil::netns::TestNet;
 
 /// The docker CLI the tests drive.
 pub const DOCKER: &str = "/usr/local/bin/docker";
@@ -18,6 +21,9 @@ pub struct Daemon {
     pub pidfile: PathBuf,
     /// Flags added to every start (see [`Daemon::start_with`]).
     extra: Vec<String>,
+    /// The private network namespace berthd runs in (`None`: the host's, see
+    /// [`Daemon::start_on_host`]). Declared last: dropped after berthd is stopped.
+    pub net: Option<std::sync::Arc<berth_testutil::netns::TestNet>>,
 }
 
 /// `berth-shim` beside the berthd under test, built once per test process: cargo builds
@@ -53,31 +59,63 @@ impl Daemon {
     /// Like [`Daemon::start`] in `dir`, with `extra` flags after the usual ones (kept for
     /// [`Daemon::restart`]).
     pub fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> Daemon {
+        Self::launch(dir, extra, Some(Arc::new(TestNet::new())))
+    }
+
+    /// Like [`Daemon::start_with`] in the given namespace (shared with another daemon).
+    pub fn start_in(net: Arc<TestNet>, dir: tempfile::TempDir, extra: &[&str]) -> Daemon {
+        Self::launch(dir, extra, Some(net))
+    }
+
+    /// Like [`Daemon::start_with`] but in the host's network namespace (for TCP listeners
+    /// the test connects to), with no default bridge and no firewall table, so nothing of
+    /// the host's network changes.
+    pub fn start_on_host(dir: tempfile::TempDir, extra: &[&str]) -> Daemon {
+        let mut all = vec!["-b", "none", "--iptables=false"];
+        all.extend_from_slice(extra);
+        Self::launch(dir, &all, None)
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        extra: &[&str],
+        net: Option<Arc<TestNet>>,
+    ) -> Daemon {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let sock = dir.path().join("run/berth.sock");
         let pidfile = dir.path().join("run/berthd.pid");
         let config = dir.path().join("daemon.json");
         std::fs::write(&config, r#"{"log-level":"debug"}"#).expect("write daemon.json");
-        let child = Self::spawn(dir.path(), &sock, &pidfile, &extra);
+        let child = Self::spawn(dir.path(), &sock, &pidfile, &extra, net.as_ref());
         let d = Daemon {
             child,
             dir,
             sock,
             pidfile,
             extra,
+            net,
         };
         d.await_socket();
         d
     }
 
-    fn spawn(dir: &Path, sock: &Path, pidfile: &Path, extra: &[String]) -> Child {
+    fn spawn(
+        dir: &Path,
+        sock: &Path,
+        pidfile: &Path,
+        extra: &[String],
+        net: Option<&Arc<TestNet>>,
+    ) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("berthd.log"))
             .expect("log file");
-        Command::new(env!("CARGO_BIN_EXE_berthd"))
-            .arg("-H")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berthd"));
+        if let Some(net) = net {
+            net.enter(&mut cmd);
+        }
+        cmd.arg("-H")
             .arg(format!("unix://{}", sock.display()))
             .arg("--data-root")
             .arg(dir.join("data"))
@@ -116,7 +154,13 @@ impl Daemon {
 
     /// Starts berthd again on the same roots (after [`Daemon::kill9`] or [`Daemon::stop`]).
     pub fn restart(&mut self) {
-        self.child = Self::spawn(self.dir.path(), &self.sock, &self.pidfile, &self.extra);
+        self.child = Self::spawn(
+            self.dir.path(),
+            &self.sock,
+            &self.pidfile,
+            &self.extra,
+            self.net.as_ref(),
+        );
         self.await_socket();
     }
 
@@ -220,6 +264,16 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
+            // A test that failed half-way leaves containers: none may outlive the test (with
+            // their mounts, namespaces and cgroups).
+            let ids = self.docker(&["ps", "-aq"]);
+            let ids = String::from_utf8_lossy(&ids.stdout).to_string();
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let mut args = vec!["rm", "-f", "-v"];
+                args.extend(ids);
+                let _ = self.docker(&args);
+            }
             self.stop();
         }
     }

@@ -3,6 +3,7 @@
 
 mod archive;
 mod bad_input;
+mod coexist;
 mod containers;
 mod crash;
 mod daemon;
@@ -14,6 +15,7 @@ mod health;
 mod images;
 mod load;
 mod logging;
+mod network;
 mod ops;
 mod prune;
 mod registry;

@@ -9,7 +9,8 @@ use crate::daemon::{bench_archive, Daemon};
 fn push_rmi_pull_round_trip() {
     require_root!();
     let reg = Registry::anonymous();
-    let d = Daemon::start();
+    // The registry listens on the host's loopback: berthd must share the host's namespace.
+    let d = Daemon::start_on_host(tempfile::tempdir().expect("tempdir"), &[]);
     let archive = bench_archive(d.dir.path());
     d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
     let target = format!("{}/x:1", reg.addr);
@@ -50,7 +51,8 @@ fn push_rmi_pull_round_trip() {
 fn login_and_authenticated_push_pull() {
     require_root!();
     let reg = Registry::htpasswd("alice", "s3cret");
-    let d = Daemon::start();
+    // The registry listens on the host's loopback: berthd must share the host's namespace.
+    let d = Daemon::start_on_host(tempfile::tempdir().expect("tempdir"), &[]);
     let archive = bench_archive(d.dir.path());
     d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
     let target = format!("{}/private/x:1", reg.addr);

@@ -168,7 +168,7 @@ fn tls_daemon() -> (Daemon, PathBuf, u16) {
         tls.join("server.pem"),
         tls.join("server-key.pem"),
     );
-    let d = Daemon::start_with(
+    let d = Daemon::start_on_host(
         dir,
         &[
             "-H",

@@ -5,9 +5,9 @@
 //! the same name. Start, kill, stop and wait act through the container's own shim, which
 //! serialises them itself.
 //!
-//! Network: `NetworkMode` default/bridge is treated as `none` for now — the spec gives the
-//! container a new, empty network namespace (loopback down); bridges, veths and port
-//! publishing are a later issue.
+//! Network: the networks are planned at create (`networks::plan`), set up after the start is
+//! recorded and before the shim runs (`networks::attach`), and released when the run ends
+//! (the supervisor's waiter, `stop`, `rm`).
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -68,6 +68,33 @@ impl Engine {
             .resolve(&opts.image)
             .map_err(|e| EngineError::from_lookup(&opts.image, e))?;
         let image = self.store.get(&image_id)?;
+        let networks = self.plan_networks(&opts)?;
+        // Docker's merge: the container's exposed ports include the image's and the
+        // published ones (inspect's Config.ExposedPorts, `-P`, ps's PORTS).
+        let image_ports = image.config.config.as_ref().and_then(|c| c.exposed_ports.clone());
+        for key in image_ports.unwrap_or_default().into_keys() {
+            opts.exposed_ports.entry(key).or_insert_with(|| serde_json::json!({}));
+        }
+        for key in opts.host_config.port_bindings.keys() {
+            let key = if key.contains('/') { key.clone() } else { format!("{key}/tcp") };
+            opts.exposed_ports.entry(key).or_insert_with(|| serde_json::json!({}));
+        }
+        let net_kind = crate::container::options::network_kind(&opts.host_config.network_mode)
+            .map_err(crate::container::SpecError::from)?;
+        if net_kind == crate::container::options::NetworkKind::Host && opts.hostname.is_empty() {
+            // dockerd: a container on the host's network has the host's name.
+            opts.hostname = nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default();
+        }
+        let (netns_path, etc_owner) = match &net_kind {
+            crate::container::options::NetworkKind::Host => (None, None),
+            crate::container::options::NetworkKind::Container(t) => {
+                let t = self.find_container(t)?;
+                (Some(self.netns_path(&t.id)), Some(t.id))
+            }
+            _ => (None, None),
+        };
         let _guard = self
             .containers_lock
             .lock()
@@ -130,6 +157,11 @@ impl Engine {
                     Ok(berth_runtime::cgroups::CgroupSetup::Unified)
                 ),
                 init_binary: self.config.init_binary.clone(),
+                netns_path: match &net_kind {
+                    k if k.own_namespace() => Some(self.netns_path(&id)),
+                    _ => netns_path.clone(),
+                },
+                etc_dir: Some(self.container_dir(etc_owner.as_deref().unwrap_or(&id))),
             };
             // The user database is read from the mounted rootfs; the mount is made again at
             // start, so nothing stays mounted for a container that never runs.
@@ -168,6 +200,8 @@ impl Engine {
                 mounts: mounts.clone(),
                 restart_count: 0,
                 manually_stopped: false,
+                networks: networks.clone(),
+                ports: Vec::new(),
             };
             record::save(&dir, &rec)
                 .map_err(|e| EngineError::io("writing the record in", &dir, e))?;
@@ -235,6 +269,19 @@ impl Engine {
             let _ = self.store.unmount_rootfs(&id);
             return Ok(StopOutcome::AlreadyThere);
         };
+        let started = match self.connect_for_start(&started) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = record::save(&dir, &rec);
+                let _ = self.store.unmount_rootfs(&id);
+                return Err(e);
+            }
+        };
+        let (nets, ports) = (started.networks.clone(), started.ports.clone());
+        self.update_record(&id, |r| {
+            r.networks = nets;
+            r.ports = ports;
+        })?;
         let spawned = berth_shim::spawn(
             &self.config.shim_binary,
             &SpawnOptions {
@@ -249,6 +296,7 @@ impl Engine {
             },
         );
         if let Err(e) = spawned {
+            self.release_removed(&started);
             let _ = record::save(&dir, &rec);
             let _ = self.store.unmount_rootfs(&id);
             return Err(EngineError::Shim(format!(
@@ -315,18 +363,26 @@ impl Engine {
         };
         let _ = self.signal(&rec, sig);
         let shim_dir = self.shim_dir(&rec.id);
+        let mut ended = false;
         if t >= 0 {
             let deadline = Instant::now() + Duration::from_secs(t.unsigned_abs());
             while Instant::now() < deadline {
                 if !self.container_status(&rec).is_running() {
-                    return Ok(self.stopped(&rec));
+                    ended = true;
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            let _ = self.signal(&rec, Signal::SIGKILL as i32);
+            if !ended {
+                let _ = self.signal(&rec, Signal::SIGKILL as i32);
+            }
         }
-        berth_shim::wait_exit(&shim_dir)
-            .map_err(|e| EngineError::Shim(format!("waiting for container {}: {e}", rec.id)))?;
+        if !ended {
+            berth_shim::wait_exit(&shim_dir).map_err(|e| {
+                EngineError::Shim(format!("waiting for container {}: {e}", rec.id))
+            })?;
+        }
+        self.release_run(&rec.id, rec.started_at.as_deref());
         Ok(self.stopped(&rec))
     }
 
@@ -371,6 +427,7 @@ impl Engine {
         }
         self.note_exit_of(&rec);
         self.forget_execs(&id);
+        self.release_removed(&rec);
         if status == ContainerStatus::Dead {
             // No shim cleaned up after it: drop the runtime's state (and cgroup) ourselves.
             let _ = Runtime::new(self.runtime_root()).delete(&id, true);

@@ -154,6 +154,7 @@ impl Engine {
             ..rec
         };
         record::save(&dir, &rec).map_err(|e| EngineError::io("writing the record in", &dir, e))?;
+        self.names.rename(&rec.id, &old_name[1..], new_name);
         self.emit_container(&rec, "rename", &[("oldName", old_name)]);
         Ok(())
     }

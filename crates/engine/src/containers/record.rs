@@ -59,6 +59,12 @@ pub struct ContainerRecord {
     /// The user stopped or killed it: no restart by policy until the user starts it again.
     #[serde(default)]
     pub manually_stopped: bool,
+    /// The networks it is on, by name; their live part while it runs.
+    #[serde(default)]
+    pub networks: std::collections::BTreeMap<String, crate::networks::Endpoint>,
+    /// The host ports it holds while it runs.
+    #[serde(default)]
+    pub ports: Vec<crate::networks::PublishedPort>,
 }
 
 pub use berth_fs::write_atomic;
@@ -180,6 +186,8 @@ mod tests {
             mounts: Vec::new(),
             restart_count: 2,
             manually_stopped: true,
+            networks: Default::default(),
+            ports: Vec::new(),
         };
         save(d.path(), &rec).unwrap();
         assert_eq!(load(d.path()).unwrap(), rec);

@@ -103,6 +103,7 @@ impl Engine {
     /// Starts restart supervision: waiters for running containers with a policy, and the
     /// daemon-start restarts. Call once, from the daemon, with the shared engine.
     pub fn supervise(self: &Arc<Self>) -> Result<()> {
+        self.init_networks()?;
         let (tx, rx) = mpsc::channel::<String>();
         *self.supervisor.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
         let weak = Arc::downgrade(self);
@@ -245,13 +246,18 @@ impl Engine {
 /// Waits for container `id` to exit, then restarts it if its policy says so (the start asks
 /// for a new waiter).
 fn waiter(engine: Weak<Engine>, id: String) {
-    let Some(shim_dir) = engine.upgrade().map(|e| e.shim_dir(&id)) else {
+    let Some((shim_dir, run)) = engine.upgrade().map(|e| {
+        let run = e.find_container(&id).ok().and_then(|r| r.started_at);
+        (e.shim_dir(&id), run)
+    }) else {
         return;
     };
     let Ok(exit) = berth_shim::wait_exit(&shim_dir) else {
         return;
     };
     let Some(e) = engine.upgrade() else { return };
+    // The run's addresses, veths and ports go with it (a restart gets new ones).
+    e.release_run(&id, run.as_deref());
     let Ok(rec) = e.find_container(&id) else {
         return;
     };

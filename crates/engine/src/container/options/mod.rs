@@ -88,7 +88,7 @@ pub enum OptionsError {
     #[error("{0}")]
     LogConfig(String),
     /// `NetworkMode` names a mode berth does not implement.
-    #[error("network mode {0:?} is not supported: use default, bridge, none or host")]
+    #[error("invalid network mode {0:?}: use default, bridge, none, host, container:<name|id> or a network's name")]
     NetworkMode(String),
 }
 
@@ -167,6 +167,54 @@ pub struct CreateOptions {
     /// Destinations that get an anonymous volume (`docker run -v /data`): `{"/data": {}}`.
     #[serde(deserialize_with = "null_default")]
     pub volumes: BTreeMap<String, serde_json::Value>,
+    /// Ports the container listens on (`--expose`, `-p`): `{"80/tcp": {}}`.
+    #[serde(deserialize_with = "null_default")]
+    pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    /// The networks to connect at create and their settings (aliases, `--ip`).
+    #[serde(deserialize_with = "null_default")]
+    pub networking_config: NetworkingConfig,
+}
+
+/// Docker's `nat.PortBinding`: one host address and port for a container port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PortBinding {
+    /// The host address; empty means every address.
+    #[serde(deserialize_with = "null_default")]
+    pub host_ip: String,
+    /// The host port or range; empty means a random port.
+    #[serde(deserialize_with = "null_default")]
+    pub host_port: String,
+}
+
+/// Docker's `NetworkingConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct NetworkingConfig {
+    /// Network name or id → the endpoint's settings.
+    #[serde(deserialize_with = "null_default")]
+    pub endpoints_config: BTreeMap<String, EndpointConfig>,
+}
+
+/// The part of Docker's `EndpointSettings` a client may set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EndpointConfig {
+    /// Static addresses (`--ip`).
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<EndpointIpam>,
+    /// Extra DNS names on this network (`--network-alias`).
+    #[serde(deserialize_with = "null_default")]
+    pub aliases: Vec<String>,
+}
+
+/// Docker's `EndpointIPAMConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointIpam {
+    /// The IPv4 address asked for.
+    #[serde(rename = "IPv4Address", deserialize_with = "null_default")]
+    pub ipv4_address: String,
 }
 
 /// The subset of Docker's `HostConfig` berth accepts.
@@ -236,9 +284,23 @@ pub struct HostConfig {
     /// Supplementary groups (names or gids).
     #[serde(deserialize_with = "null_default")]
     pub group_add: Vec<String>,
-    /// `default`, `bridge`, `none`, `host`.
+    /// `default`, `bridge`, `none`, `host`, `container:<name|id>` or a network's name.
     #[serde(deserialize_with = "null_default")]
     pub network_mode: String,
+    /// Published ports: `"80/tcp"` → host bindings (`-p`).
+    #[serde(deserialize_with = "null_default")]
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    /// Publish every exposed port on a random host port (`-P`).
+    pub publish_all_ports: bool,
+    /// DNS servers for the container (`--dns`).
+    #[serde(deserialize_with = "null_default")]
+    pub dns: Vec<String>,
+    /// DNS search domains (`--dns-search`).
+    #[serde(deserialize_with = "null_default")]
+    pub dns_search: Vec<String>,
+    /// resolv.conf options (`--dns-option`).
+    #[serde(deserialize_with = "null_default")]
+    pub dns_options: Vec<String>,
     /// Block I/O weight, 10 to 1000; 0 leaves the kernel's default.
     pub blkio_weight: u16,
     /// The log driver and its options (`--log-driver`, `--log-opt`).

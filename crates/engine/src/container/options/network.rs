@@ -24,22 +24,38 @@ pub fn parse_extra_hosts(list: &[String]) -> Result<Vec<(String, String)>, Optio
 }
 
 /// The network setup a `NetworkMode` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkKind {
-    /// A new network namespace (`default`, `bridge`, or empty).
+    /// The default bridge network (`default`, `bridge`, or empty).
     Bridge,
     /// A new network namespace with only loopback.
     None,
     /// The host's network namespace.
     Host,
+    /// Another container's network namespace (`container:<name or id>`).
+    Container(String),
+    /// A user-defined network, by name or id.
+    User(String),
 }
 
-/// Parses `NetworkMode`.
-pub fn network_kind(mode: &str) -> Result<NetworkKind, OptionsError> {
-    match mode {
-        "" | "default" | "bridge" => Ok(NetworkKind::Bridge),
-        "none" => Ok(NetworkKind::None),
-        "host" => Ok(NetworkKind::Host),
-        other => Err(OptionsError::NetworkMode(other.to_owned())),
+impl NetworkKind {
+    /// Whether the container gets a network namespace of its own (bridge, user, none).
+    pub fn own_namespace(&self) -> bool {
+        !matches!(self, NetworkKind::Host | NetworkKind::Container(_))
     }
+}
+
+/// Parses `NetworkMode`; any other word names a user-defined network (the engine checks
+/// that it exists).
+pub fn network_kind(mode: &str) -> Result<NetworkKind, OptionsError> {
+    Ok(match mode {
+        "" | "default" | "bridge" => NetworkKind::Bridge,
+        "none" => NetworkKind::None,
+        "host" => NetworkKind::Host,
+        m => match m.strip_prefix("container:") {
+            Some("") => return Err(OptionsError::NetworkMode(m.to_owned())),
+            Some(c) => NetworkKind::Container(c.to_owned()),
+            None => NetworkKind::User(m.to_owned()),
+        },
+    })
 }

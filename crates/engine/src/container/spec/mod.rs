@@ -41,6 +41,7 @@ pub use process::{resolve_user, ResolvedUser, DEFAULT_PATH};
 use linux::resources;
 pub(crate) use linux::resources as resources_json;
 use mounts::mounts;
+pub use mounts::ETC_FILES;
 use process::{command, environment};
 
 /// Where Docker puts the init binary in the container.
@@ -65,6 +66,12 @@ pub struct SpecContext {
     pub cgroup_v2: bool,
     /// The host path of the init binary bind-mounted at `/sbin/docker-init` for `Init`.
     pub init_binary: Option<PathBuf>,
+    /// The network namespace to join (a bind-mounted nsfs file the engine sets up before each
+    /// start); `None` gives the container a new, empty one. Ignored for `host`.
+    pub netns_path: Option<PathBuf>,
+    /// The directory holding the container's generated `hostname`, `hosts` and `resolv.conf`,
+    /// bind-mounted over `/etc/…` as Docker does (unless the user mounts those paths).
+    pub etc_dir: Option<PathBuf>,
 }
 
 /// Why no spec could be built; the message names the value and the fix.
@@ -166,7 +173,7 @@ pub fn build(
         rlimits.push(json!({"type": kind, "soft": soft, "hard": hard}));
     }
     for name in hc.sysctls.keys() {
-        validate_sysctl(name, net == NetworkKind::Host)?;
+        validate_sysctl(name, !net.own_namespace())?;
     }
 
     let init = hc.init == Some(true);
@@ -201,8 +208,16 @@ pub fn build(
     let mounts = mounts(opts, ctx, init)?;
 
     let mut namespaces = vec![json!({"type": "mount"})];
-    if net != NetworkKind::Host {
-        namespaces.push(json!({"type": "network"}));
+    match (&net, &ctx.netns_path) {
+        (NetworkKind::Host, _) => {}
+        (_, Some(path)) => namespaces.push(json!({"type": "network", "path": path})),
+        (NetworkKind::Container(c), None) => {
+            // Never a fresh namespace (and never the host's) in place of the one asked for.
+            return Err(SpecError::Internal(format!(
+                "no network namespace given for container:{c}"
+            )));
+        }
+        (_, None) => namespaces.push(json!({"type": "network"})),
     }
     namespaces.extend([
         json!({"type": "uts"}),

@@ -11,6 +11,13 @@ use crate::container::options::{
     DEFAULT_SHM_SIZE,
 };
 
+/// The generated files in the container's directory and where they are mounted.
+pub const ETC_FILES: [(&str, &str); 3] = [
+    ("hostname", "/etc/hostname"),
+    ("hosts", "/etc/hosts"),
+    ("resolv.conf", "/etc/resolv.conf"),
+];
+
 fn mount(dst: &str, kind: &str, src: &str, options: &[&str]) -> Value {
     json!({"destination": dst, "type": kind, "source": src, "options": options})
 }
@@ -204,6 +211,20 @@ pub(super) fn mounts(
     }
 
     let clean = |d: &str| d.trim_end_matches('/').to_owned();
+    if let Some(dir) = &ctx.etc_dir {
+        // Docker's generated files, unless the user mounts something there; read-only with
+        // a read-only root file system.
+        let mut o = vec!["rbind", "rprivate"];
+        if hc.readonly_rootfs {
+            o.push("ro");
+        }
+        for (file, dst) in ETC_FILES {
+            if !user.iter().any(|(d, _)| clean(d) == *dst) {
+                let src = dir.join(file);
+                user.push((dst.to_string(), mount(dst, "bind", &src.to_string_lossy(), &o)));
+            }
+        }
+    }
     let mut seen = std::collections::BTreeSet::new();
     for (dst, _) in &user {
         if !seen.insert(clean(dst)) {

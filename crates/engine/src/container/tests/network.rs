@@ -20,9 +20,13 @@ fn network_modes() {
     assert!(has_net("default"));
     assert!(has_net("none"));
     assert!(!has_net("host"));
+    assert!(build_err(&img, &hc(|h| h.network_mode = "container:abc".into()))
+        .contains("no network namespace given"));
+    assert!(has_net("mynet"));
     assert_eq!(
-        build_err(&img, &hc(|h| h.network_mode = "container:abc".into())),
-        "network mode \"container:abc\" is not supported: use default, bridge, none or host"
+        build_err(&img, &hc(|h| h.network_mode = "container:".into())),
+        "invalid network mode \"container:\": use default, bridge, none, host, \
+         container:<name|id> or a network's name"
     );
 }
 
