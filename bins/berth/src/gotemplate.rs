@@ -1,6 +1,6 @@
 //! The subset of Go's text/template that `--format` / `-f` use in practice, over JSON values:
 //! `{{.Field.Sub}}`, `{{.}}`, `{{json .X}}`, `{{index .Map "key"}}`, `{{join .List ","}}`,
-//! `{{upper .X}}`, `{{lower .X}}`, and the `table` prefix (header row + aligned columns).
+//! `{{upper .X}}`, `{{lower .X}}`, `{{len .X}}`, and the `table` prefix (header row + aligned columns).
 //!
 //! Why over `serde_json::Value`: the daemon's answers already are JSON, and docker's own
 //! inspect templates run on the decoded JSON, so field paths are the API's names as-is.
@@ -102,6 +102,13 @@ fn eval(inner: &str, v: &Value) -> Result<String> {
     Ok(match first.as_str() {
         "json" => serde_json::to_string(&one(1)?.unwrap_or(Value::Null))?,
         "upper" => show(one(1)?.as_ref()).to_uppercase(),
+        "len" => match one(1)? {
+            Some(Value::Array(a)) => a.len().to_string(),
+            Some(Value::Object(m)) => m.len().to_string(),
+            Some(Value::String(s)) => s.len().to_string(),
+            Some(Value::Null) | None => "0".to_string(),
+            Some(other) => bail!("template: len of {other}: not an array, map or string"),
+        },
         "lower" => show(one(1)?.as_ref()).to_lowercase(),
         "join" => {
             let sep = w
@@ -215,6 +222,7 @@ mod tests {
             "abc/3"
         );
         assert_eq!(render("{{json .Config.Env}}", &v).unwrap(), r#"["A=1"]"#);
+        assert_eq!(render("{{len .Config.Labels}} {{len .Config.Env}}", &v).unwrap(), "1 1");
         assert_eq!(render("{{index .Config.Labels \"k\"}}", &v).unwrap(), "v");
         assert_eq!(render("{{.Config.Labels}}", &v).unwrap(), "map[k:v]");
         assert_eq!(render("{{.Nope}}", &v).unwrap(), "<no value>");

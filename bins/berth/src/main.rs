@@ -25,6 +25,7 @@ use berth_client::{Client, Host};
 use clap::{Parser, Subcommand};
 
 use commands::images::{self, ImageCmd};
+use commands::networks::NetworkCmd;
 use commands::registry::{self, RegistryFlags};
 use commands::volumes::VolumeCmd;
 use commands::{api_images, containers as ct, exec, inspect, run, system, Exit};
@@ -86,6 +87,8 @@ enum ContainerCmd {
     Rename(ct::Rename),
     /// Update configuration of one or more containers.
     Update(ct::Update),
+    /// List port mappings or a specific mapping for the container.
+    Port(commands::ports::Port),
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,6 +109,11 @@ enum Cmd {
     Volume {
         #[command(subcommand)]
         cmd: VolumeCmd,
+    },
+    /// Manage networks.
+    Network {
+        #[command(subcommand)]
+        cmd: NetworkCmd,
     },
     /// List images (`image ls`).
     Images(images::Ls),
@@ -205,6 +213,7 @@ fn container(c: &Client, cmd: &ContainerCmd) -> Result<()> {
         ContainerCmd::Unpause(a) => ct::pause(c, a, "unpause"),
         ContainerCmd::Rename(a) => ct::rename(c, a),
         ContainerCmd::Update(a) => ct::update(c, a),
+        ContainerCmd::Port(a) => commands::ports::port(c, a),
     }
 }
 
@@ -216,6 +225,7 @@ fn remote(cli: &Cli, cmd: &Cmd) -> Result<()> {
         Cmd::C(k) | Cmd::Container { cmd: k } => container(&c, k),
         Cmd::Image { cmd } => api_images::run(&c, cmd),
         Cmd::Volume { cmd } => commands::volumes::run(&c, cmd),
+        Cmd::Network { cmd } => commands::networks::run(&c, cmd),
         Cmd::Images(_) | Cmd::Load(_) | Cmd::Save(_) | Cmd::Tag(_) | Cmd::Rmi(_) => {
             img(to_image_cmd(cmd))
         }

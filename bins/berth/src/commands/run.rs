@@ -1,7 +1,8 @@
 //! `run` and `create`: docker's container flags turned into the create body (Config +
 //! HostConfig with Docker's field names), the pull-on-missing-image retry, and the attached
 //! session `run`, `start -a` and `attach` share: hijack first, then register the wait, then
-//! start, pump the streams, and end with the container's exit code.
+//! start, pump the streams, and end with the container's exit code. The networking flags
+//! (`-p`, `--network`, `--dns`, …) and their body fields live in `netopts.rs`.
 //!
 //! Exit codes as docker's: 125 when the daemon or the flags fail, 126/127 when the command
 //! cannot be invoked or found, else the container's own code.
@@ -13,6 +14,7 @@ use berth_client::Client;
 use clap::{ArgAction, Args};
 use serde_json::{json, Map, Value};
 
+use super::netopts::NetFlags;
 use super::opts::{duration_ns, env_entry, env_file, parse_mount};
 pub use super::opts::{parse_cpus, parse_restart, ram_in_bytes};
 use super::{daemon, Exit};
@@ -117,9 +119,8 @@ pub struct ContainerOpts {
     /// Log driver options.
     #[arg(long)]
     log_opt: Vec<String>,
-    /// Connect a container to a network.
-    #[arg(long)]
-    network: Option<String>,
+    #[command(flatten)]
+    net: NetFlags,
     /// Signal to stop the container.
     #[arg(long)]
     stop_signal: Option<String>,
@@ -191,7 +192,6 @@ pub fn create_body(o: &ContainerOpts, detach: bool) -> Result<Value> {
         "ReadonlyRootfs": o.read_only,
         "Privileged": o.privileged,
         "LogConfig": { "Type": o.log_driver.clone().unwrap_or_default(), "Config": kv_map(&o.log_opt) },
-        "NetworkMode": o.network.clone().unwrap_or_else(|| "default".into()),
     });
     if o.init {
         host["Init"] = json!(true);
@@ -252,6 +252,7 @@ pub fn create_body(o: &ContainerOpts, detach: bool) -> Result<Value> {
         }
         cfg["Healthcheck"] = h;
     }
+    o.net.apply(&mut cfg)?;
     Ok(cfg)
 }
 

@@ -42,14 +42,17 @@ fn daemon_binaries() -> (PathBuf, PathBuf) {
 
 /// A private berthd; SIGTERM on drop.
 #[derive(Debug)]
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
     dir: tempfile::TempDir,
     sock: PathBuf,
+    /// berthd's private network namespace (its bridge and firewall table are its own);
+    /// dropped after berthd.
+    pub(crate) net: berth_testutil::netns::TestNet,
 }
 
 impl Daemon {
-    fn start() -> Daemon {
+    pub(crate) fn start() -> Daemon {
         let (berthd, shim) = daemon_binaries();
         let dir = tempfile::Builder::new()
             .prefix("bc")
@@ -57,7 +60,10 @@ impl Daemon {
             .expect("tempdir");
         let sock = dir.path().join("run/berth.sock");
         let log = std::fs::File::create(dir.path().join("berthd.log")).expect("log");
-        let child = Command::new(berthd)
+        let net = berth_testutil::netns::TestNet::new();
+        let mut cmd = Command::new(berthd);
+        net.enter(&mut cmd);
+        let child = cmd
             .arg("-H")
             .arg(format!("unix://{}", sock.display()))
             .arg("--data-root")
@@ -73,7 +79,12 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .expect("berthd starts");
-        let d = Daemon { child, dir, sock };
+        let d = Daemon {
+            child,
+            dir,
+            sock,
+            net,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while UnixStream::connect(&d.sock).is_err() {
             assert!(
@@ -86,25 +97,25 @@ impl Daemon {
         d
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("unix://{}", self.sock.display())
     }
 
-    fn berth_cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn berth_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
         c.arg("-H").arg(self.host()).args(args).stdin(Stdio::null());
         c
     }
 
-    fn berth(&self, args: &[&str]) -> Run {
+    pub(crate) fn berth(&self, args: &[&str]) -> Run {
         self.berth_cmd(args).output().expect("berth runs").into()
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let r = self.berth(args);
         assert!(
             r.ok,
@@ -114,7 +125,7 @@ impl Daemon {
         r.stdout
     }
 
-    fn docker(&self, args: &[&str]) -> String {
+    pub(crate) fn docker(&self, args: &[&str]) -> String {
         let out = Command::new(DOCKER)
             .arg("-H")
             .arg(self.host())
@@ -130,7 +141,7 @@ impl Daemon {
     }
 
     /// Loads bench/load:latest through the API.
-    fn load_image(&self) {
+    pub(crate) fn load_image(&self) {
         let a = make_archive(&self.dir.path().join("bench.tar"));
         let out = self.ok(&["load", "-i", a.to_str().expect("utf-8")]);
         assert_eq!(out, "Loaded image: bench/load:latest\n");

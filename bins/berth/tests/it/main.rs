@@ -7,6 +7,7 @@ mod filters;
 mod gc;
 mod images;
 mod import;
+mod network_client;
 mod prune_df;
 mod registry;
 mod save;
