@@ -5,9 +5,10 @@
 //! two would silently fight (DNAT wins for remote clients, the process for nobody knows).
 //! Docker solves this with its userland proxy or, without it, by binding the port; berth does
 //! the latter: a [`Reservation`] keeps, for every published host port, a socket bound to
-//! `(host_ip or 0.0.0.0):port` of the right protocol — TCP bound but *not listening* (so no
-//! connection is ever accepted on it; DNAT sends the traffic to the container before the
-//! socket could see it), UDP bound. A second bind of the same port, by anyone, then fails
+//! `(host_ip or 0.0.0.0):port` of the right protocol — TCP listening with SO_REUSEADDR (so
+//! an earlier server's connections in TIME_WAIT do not block the port, while two listeners
+//! still never share it; nothing is ever accepted: DNAT sends the traffic to the container
+//! before the socket could see it), UDP bound. A second bind of the same port, by anyone, then fails
 //! with `EADDRINUSE`, which becomes Docker's `Bind for 0.0.0.0:8080 failed: port is already
 //! allocated`. Dropping the reservation closes the sockets and frees the ports. The kernel
 //! keeps track, so two berthd threads or two daemons cannot hand out one port twice.

@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use nix::errno::Errno;
 use std::os::fd::AsRawFd;
 
-use nix::sys::socket::{socket, AddressFamily, SockFlag, SockProtocol, SockType};
+use nix::sys::socket::{
+    listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockProtocol, SockType,
+};
 
 use super::{allocated, PortError};
 use crate::firewall::Proto;
@@ -67,11 +69,25 @@ pub(super) fn bind(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> Result<Held
         }
         Err(e) => return Err(io(e)),
     };
-    // No SO_REUSEADDR: with it, two bound-but-not-listening TCP sockets could share a port.
+    // TCP: SO_REUSEADDR so that connections of an earlier server still in TIME_WAIT do not
+    // block the port (as with docker-proxy, a Go listener), and `listen` so that the port
+    // is exclusively ours all the same: two *listening* sockets never share a port, while
+    // two bound-but-idle SO_REUSEADDR ones could. Nothing is ever accepted: DNAT sends every
+    // connection to the container before it could reach this socket.
+    if proto == Proto::Tcp {
+        setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(io)?;
+    }
     match bind_v4(&fd, addr) {
         Ok(()) => {}
         Err(Errno::EADDRINUSE) => return Err(allocated(ip, &port.to_string())),
         Err(e) => return Err(io(e)),
+    }
+    if proto == Proto::Tcp {
+        match listen(&fd, Backlog::new(1).map_err(io)?) {
+            Ok(()) => {}
+            Err(Errno::EADDRINUSE) => return Err(allocated(ip, &port.to_string())),
+            Err(e) => return Err(io(e)),
+        }
     }
     let port = match port {
         0 => bound_port(&fd).map_err(io)?,

@@ -141,6 +141,27 @@ fn same_port_twice_conflicts_and_is_released_on_drop() {
 }
 
 #[test]
+fn a_port_with_connections_in_time_wait_can_be_published() {
+    in_netns(|| {
+        use std::io::Read;
+        // A server that closes first leaves its side in TIME_WAIT on port 8090.
+        let server = TcpListener::bind("127.0.0.1:8090").unwrap();
+        let client = std::net::TcpStream::connect("127.0.0.1:8090").unwrap();
+        let (conn, _) = server.accept().unwrap();
+        drop(conn);
+        let mut buf = [0u8; 1];
+        let _ = (&client).read(&mut buf);
+        drop(client);
+        drop(server);
+        let held = reserve(&one("80/tcp", "", "8090"), false, &[], IP).unwrap();
+        assert_eq!(held.bindings()[0].2, 8090);
+        // Held all the same: nobody else can listen there.
+        assert!(TcpListener::bind("0.0.0.0:8090").is_err());
+        assert!(reserve(&one("81/tcp", "", "8090"), false, &[], IP).is_err());
+    });
+}
+
+#[test]
 fn tcp_and_udp_of_one_number_do_not_conflict() {
     in_netns(|| {
         let tcp = reserve(&one("53/tcp", "", "5353"), false, &[], IP).unwrap();
