@@ -222,7 +222,10 @@ mod tests {
             "abc/3"
         );
         assert_eq!(render("{{json .Config.Env}}", &v).unwrap(), r#"["A=1"]"#);
-        assert_eq!(render("{{len .Config.Labels}} {{len .Config.Env}}", &v).unwrap(), "1 1");
+        assert_eq!(
+            render("{{len .Config.Labels}} {{len .Config.Env}}", &v).unwrap(),
+            "1 1"
+        );
         assert_eq!(render("{{index .Config.Labels \"k\"}}", &v).unwrap(), "v");
         assert_eq!(render("{{.Config.Labels}}", &v).unwrap(), "map[k:v]");
         assert_eq!(render("{{.Nope}}", &v).unwrap(), "<no value>");

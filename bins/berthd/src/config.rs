@@ -384,7 +384,11 @@ pub fn settings(args: &Args) -> Result<Settings> {
     {
         bail!("invalid --firewall-table {firewall_table:?}: use letters, digits, '_' and '-'");
     }
-    let dns = if args.dns.is_empty() { file.dns } else { args.dns.clone() };
+    let dns = if args.dns.is_empty() {
+        file.dns
+    } else {
+        args.dns.clone()
+    };
     for d in &dns {
         if d.parse::<std::net::IpAddr>().is_err() {
             bail!("invalid --dns {d:?}: use an IP address");
@@ -432,7 +436,9 @@ fn berth_network_ifname_ok(name: &str) -> bool {
         && name.len() <= 15
         && name != "."
         && name != ".."
-        && !name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
 }
 
 /// A listening address berthd can serve.

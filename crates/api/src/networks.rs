@@ -130,7 +130,10 @@ pub async fn create(engine: &Arc<Engine>, body: Bytes) -> Answer {
         ApiError::BadRequest(format!("invalid network config in the request body: {e}"))
     })?;
     let n = blocking(engine, move |e| Ok(e.create_network(&req)?)).await?;
-    Ok(json(StatusCode::CREATED, &json!({"Id": n.id, "Warning": ""})))
+    Ok(json(
+        StatusCode::CREATED,
+        &json!({"Id": n.id, "Warning": ""}),
+    ))
 }
 
 /// `POST /networks/prune?filters=`.
@@ -163,13 +166,7 @@ fn no_content() -> Response<Body> {
 }
 
 /// `/networks/{id}` and `/networks/{id}/connect|disconnect`.
-pub async fn route(
-    e: &Arc<Engine>,
-    m: &Method,
-    rest: &str,
-    q: &Query,
-    body: Bytes,
-) -> Answer {
+pub async fn route(e: &Arc<Engine>, m: &Method, rest: &str, q: &Query, body: Bytes) -> Answer {
     let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
     if id.is_empty() {
         return Err(ApiError::NoRoute);
@@ -194,9 +191,13 @@ pub async fn route(
             Ok(no_content())
         }
         (&Method::POST, "connect") => {
-            let b: ConnectBody = serde_json::from_slice(&body).map_err(|err| bad("connect", err))?;
+            let b: ConnectBody =
+                serde_json::from_slice(&body).map_err(|err| bad("connect", err))?;
             let cfg = b.endpoint_config.unwrap_or_default();
-            blocking(e, move |e| Ok(e.connect_network(&id, &b.container, &cfg)?)).await?;
+            blocking(e, move |e| {
+                Ok(e.connect_network(&id, &b.container, &cfg)?)
+            })
+            .await?;
             Ok(Response::new(full("")))
         }
         (&Method::POST, "disconnect") => {

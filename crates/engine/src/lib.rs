@@ -41,11 +41,11 @@ pub use containers::{
 };
 pub use error::EngineError;
 pub use events::{Event, EventBus, Subscription};
+pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
 pub use networks::{
     Endpoint, LiveEndpoint, NetworkConfig, NetworkCreateRequest, NetworkFilters, NetworkMember,
     NetworkRecord, PublishedPort,
 };
-pub use images::{HistoryEntry, ImageFilters, ImageView, ImportRequest};
 pub use registry::PullRequest;
 pub use system::{HostInfo, UsageView};
 pub use volumes::{MountPoint, VolumeFilters, VolumePruneOptions, VolumePruneReport, VolumeView};

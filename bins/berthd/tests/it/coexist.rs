@@ -6,8 +6,8 @@
 //! ports, to the outside) by adding only its own accept rules there (comment `berth:<table>`),
 //! and leave every rule of dockerd's as it was: dockerd's own containers keep working too.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use berth_testutil::peers::{self, Dockerd};
 use berth_testutil::require_root;
 
 use crate::daemon::{bench_archive, Daemon};
+use crate::network::{get_hostname, HTTPD};
 
 const IMAGE: &str = "bench/load:latest";
 /// docker0's address: off 172.17.0.0/16, which berth's default bridge may take.
@@ -97,19 +98,6 @@ fn assert_only_berth_added(before: &[String], after: &[String]) {
         "berth did not add its accepts for both bridges to dockerd's FORWARD chain:\n{}",
         after.join("\n")
     );
-}
-
-/// `GET /hostname` on `addr` from inside `net`: the body, if an HTTP answer came.
-fn get_hostname(net: &TestNet, addr: SocketAddr) -> Option<String> {
-    net.run(move || {
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-        s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n").ok()?;
-        let mut raw = String::new();
-        let _ = s.read_to_string(&mut raw);
-        let (_, body) = raw.split_once("\r\n\r\n")?;
-        Some(body.trim().to_string())
-    })
 }
 
 /// Polls `f` every 200 ms for up to 10 s until it gives a value; panics with `what` and the
@@ -257,24 +245,13 @@ fn berthd_keeps_working_beside_a_running_dockerd() {
     let archive = archive.to_str().expect("utf-8 path");
     d.docker_ok(&["load", "-i", archive]);
     d.docker_ok(&["network", "create", "coex"]);
-    d.docker_ok(&[
-        "run",
-        "-d",
-        "--name",
-        "web",
-        "--network",
-        "coex",
-        "-p",
-        "18080:80",
-        IMAGE,
-        "/bin/busybox",
-        "httpd",
-        "-f",
-        "-p",
-        "80",
-        "-h",
-        "/etc",
-    ]);
+    let web = "run -d --name web --network coex -p 18080:80";
+    let web: Vec<&str> = web
+        .split(' ')
+        .chain([IMAGE])
+        .chain(HTTPD.iter().copied())
+        .collect();
+    d.docker_ok(&web);
     d.docker_ok(&[
         "run",
         "-d",
@@ -368,25 +345,13 @@ fn berthd_keeps_working_beside_a_running_dockerd() {
     // dockerd's own network still works beside berth.
     let t_docker = Instant::now();
     dockerd_cli(&dockerd, &["load", "-i", archive]);
-    dockerd_cli(
-        &dockerd,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "dweb",
-            "-p",
-            "18081:80",
-            IMAGE,
-            "/bin/busybox",
-            "httpd",
-            "-f",
-            "-p",
-            "80",
-            "-h",
-            "/etc",
-        ],
-    );
+    let dweb = "run -d --name dweb -p 18081:80";
+    let dweb: Vec<&str> = dweb
+        .split(' ')
+        .chain([IMAGE])
+        .chain(HTTPD.iter().copied())
+        .collect();
+    dockerd_cli(&dockerd, &dweb);
     let dweb = dockerd_cli(&dockerd, &["inspect", "-f", "{{.Config.Hostname}}", "dweb"])
         .trim()
         .to_string();

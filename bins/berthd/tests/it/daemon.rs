@@ -76,11 +76,7 @@ impl Daemon {
         Self::launch(dir, &all, None)
     }
 
-    fn launch(
-        dir: tempfile::TempDir,
-        extra: &[&str],
-        net: Option<Arc<TestNet>>,
-    ) -> Daemon {
+    fn launch(dir: tempfile::TempDir, extra: &[&str], net: Option<Arc<TestNet>>) -> Daemon {
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let sock = dir.path().join("run/berth.sock");
         let pidfile = dir.path().join("run/berthd.pid");

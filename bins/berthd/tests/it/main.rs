@@ -16,6 +16,8 @@ mod images;
 mod load;
 mod logging;
 mod network;
+mod network_ports;
+mod network_recovery;
 mod ops;
 mod prune;
 mod registry;

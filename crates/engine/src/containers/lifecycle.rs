@@ -71,13 +71,25 @@ impl Engine {
         let networks = self.plan_networks(&opts)?;
         // Docker's merge: the container's exposed ports include the image's and the
         // published ones (inspect's Config.ExposedPorts, `-P`, ps's PORTS).
-        let image_ports = image.config.config.as_ref().and_then(|c| c.exposed_ports.clone());
+        let image_ports = image
+            .config
+            .config
+            .as_ref()
+            .and_then(|c| c.exposed_ports.clone());
         for key in image_ports.unwrap_or_default().into_keys() {
-            opts.exposed_ports.entry(key).or_insert_with(|| serde_json::json!({}));
+            opts.exposed_ports
+                .entry(key)
+                .or_insert_with(|| serde_json::json!({}));
         }
         for key in opts.host_config.port_bindings.keys() {
-            let key = if key.contains('/') { key.clone() } else { format!("{key}/tcp") };
-            opts.exposed_ports.entry(key).or_insert_with(|| serde_json::json!({}));
+            let key = if key.contains('/') {
+                key.clone()
+            } else {
+                format!("{key}/tcp")
+            };
+            opts.exposed_ports
+                .entry(key)
+                .or_insert_with(|| serde_json::json!({}));
         }
         let net_kind = crate::container::options::network_kind(&opts.host_config.network_mode)
             .map_err(crate::container::SpecError::from)?;
@@ -378,9 +390,8 @@ impl Engine {
             }
         }
         if !ended {
-            berth_shim::wait_exit(&shim_dir).map_err(|e| {
-                EngineError::Shim(format!("waiting for container {}: {e}", rec.id))
-            })?;
+            berth_shim::wait_exit(&shim_dir)
+                .map_err(|e| EngineError::Shim(format!("waiting for container {}: {e}", rec.id)))?;
         }
         self.release_run(&rec.id, rec.started_at.as_deref());
         Ok(self.stopped(&rec))

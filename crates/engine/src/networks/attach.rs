@@ -74,10 +74,13 @@ impl Engine {
 
     fn attach_all(&self, state: &mut NetState, out: &mut ContainerRecord) -> Result<()> {
         let ns_dir = &self.config.network.netns_dir;
-        let ns = NetNs::create(ns_dir, &out.id)
-            .map_err(net_err(format!("creating the network namespace of {}", out.id)))?;
-        let mut inside = Netlink::new_in(ns.file())
-            .map_err(net_err("opening rtnetlink in the container's namespace".into()))?;
+        let ns = NetNs::create(ns_dir, &out.id).map_err(net_err(format!(
+            "creating the network namespace of {}",
+            out.id
+        )))?;
+        let mut inside = Netlink::new_in(ns.file()).map_err(net_err(
+            "opening rtnetlink in the container's namespace".into(),
+        ))?;
         inside
             .set_up("lo")
             .map_err(net_err("setting lo up".into()))?;
@@ -92,12 +95,16 @@ impl Engine {
                 continue;
             }
             let live = self.attach_one(state, &ns, &mut inside, net, &ep, i, &mut routed)?;
-            self.names.add(&net.id, &out.id, &dns_names(out, &ep), live.ip);
+            self.names
+                .add(&net.id, &out.id, &dns_names(out, &ep), live.ip);
             if let Some(e) = out.networks.get_mut(name) {
                 e.live = Some(live);
             }
         }
-        let primary = out.networks.values().find_map(|e| e.live.as_ref().map(|l| l.ip));
+        let primary = out
+            .networks
+            .values()
+            .find_map(|e| e.live.as_ref().map(|l| l.ip));
         if let Some(ip) = primary {
             if let Some(ports) = self.reserve_ports(out, ip)? {
                 out.ports = ports.published;
@@ -121,7 +128,10 @@ impl Engine {
         routed: &mut bool,
     ) -> Result<LiveEndpoint> {
         let (Some(subnet), Some(gateway)) = (net.subnet, net.gateway) else {
-            return Err(EngineError::Internal(format!("network {} has no subnet", net.name)));
+            return Err(EngineError::Internal(format!(
+                "network {} has no subnet",
+                net.name
+            )));
         };
         let mut nl = Netlink::new().map_err(net_err("opening rtnetlink".into()))?;
         if nl.link(&net.bridge).ok().flatten().is_none() {
@@ -268,7 +278,10 @@ impl Engine {
                         .add(&ep.network_id, &rec.id, &dns_names(&rec, ep), live.ip);
                 }
             }
-            let primary = rec.networks.values().find_map(|e| e.live.as_ref().map(|l| l.ip));
+            let primary = rec
+                .networks
+                .values()
+                .find_map(|e| e.live.as_ref().map(|l| l.ip));
             if let Some(ip) = primary.filter(|_| !rec.ports.is_empty()) {
                 match self.reserve_ports(&rec, ip) {
                     Ok(Some(p)) => {

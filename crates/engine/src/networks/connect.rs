@@ -37,15 +37,22 @@ impl Engine {
             )));
         }
         let ep = super::plan::endpoint_from(&net, cfg)?;
-        let _containers = self.containers_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _containers = self
+            .containers_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let mut state = self.net_state();
-        let mut rec = record::load(&self.container_dir(&rec.id))
-            .map_err(|e| EngineError::io("reading the record of", &self.container_dir(&rec.id), e))?;
+        let mut rec = record::load(&self.container_dir(&rec.id)).map_err(|e| {
+            EngineError::io("reading the record of", &self.container_dir(&rec.id), e)
+        })?;
         let running = self.container_status(&rec).is_running();
         let mut ep = ep;
         if running && kind != NetworkKind::None {
             let ns = NetNs::open(&self.netns_path(&rec.id)).map_err(|e| {
-                EngineError::Internal(format!("opening the network namespace of {}: {e}", rec.name))
+                EngineError::Internal(format!(
+                    "opening the network namespace of {}: {e}",
+                    rec.name
+                ))
             })?;
             let mut inside = Netlink::new_in(ns.file())
                 .map_err(|e| EngineError::Internal(format!("rtnetlink in {}: {e}", rec.name)))?;
@@ -58,14 +65,17 @@ impl Engine {
                 })
                 .unwrap_or(0);
             let mut routed = rec.networks.values().any(|e| e.live.is_some());
-            let live = self.attach_one(&mut state, &ns, &mut inside, &net, &ep, index, &mut routed)?;
-            self.names.add(&net.id, &rec.id, &dns_names(&rec, &ep), live.ip);
+            let live =
+                self.attach_one(&mut state, &ns, &mut inside, &net, &ep, index, &mut routed)?;
+            self.names
+                .add(&net.id, &rec.id, &dns_names(&rec, &ep), live.ip);
             ep.live = Some(live);
         }
         rec.networks.insert(net.name.clone(), ep);
         drop(state);
-        record::save(&self.container_dir(&rec.id), &rec)
-            .map_err(|e| EngineError::io("writing the record in", &self.container_dir(&rec.id), e))?;
+        record::save(&self.container_dir(&rec.id), &rec).map_err(|e| {
+            EngineError::io("writing the record in", &self.container_dir(&rec.id), e)
+        })?;
         if running {
             self.write_etc_files(&rec)?;
         }
@@ -89,7 +99,10 @@ impl Engine {
                 net.name
             )));
         }
-        let _containers = self.containers_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _containers = self
+            .containers_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let mut state = self.net_state();
         let dir = self.container_dir(&rec.id);
         let mut rec =
@@ -122,8 +135,7 @@ impl Engine {
 pub(super) fn check_endpoint(net: &NetworkRecord, ep: &Endpoint) -> Result<()> {
     if net.default_bridge && !ep.aliases.is_empty() {
         return Err(EngineError::InvalidArgument(
-            "network-scoped alias is supported only for containers in user defined networks"
-                .into(),
+            "network-scoped alias is supported only for containers in user defined networks".into(),
         ));
     }
     if let Some(ip) = ep.requested_ip {

@@ -30,7 +30,8 @@ impl Engine {
             .filter_map(|e| e.live.as_ref().map(|l| (e, l)))
             .collect();
         let gateway = lives.first().map(|(_, l)| l.gateway);
-        let mut extra = parse_extra_hosts(&hc.extra_hosts).map_err(crate::container::SpecError::from)?;
+        let mut extra =
+            parse_extra_hosts(&hc.extra_hosts).map_err(crate::container::SpecError::from)?;
         for (_, ip) in extra.iter_mut() {
             if ip == "host-gateway" {
                 *ip = gateway.map_or_else(|| "127.0.0.1".to_string(), |g| g.to_string());

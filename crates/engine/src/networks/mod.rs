@@ -8,7 +8,8 @@
 //! spaces, port reservations, DNS names) is rebuilt from those records when berthd starts, so
 //! a `kill -9` of berthd loses nothing and leaks nothing (`recover`).
 //!
-//! - `store`: records, the predefined networks, create/list/inspect/remove/prune.
+//! - `store`: records, the predefined networks, create/list/inspect/remove/prune (`request`:
+//!   the create body).
 //! - `attach`: a container's namespace, veths, addresses and routes at start; teardown.
 //! - `connect`: `network connect/disconnect`, live or on a stopped container.
 //! - `files`: the container's `/etc/hosts`, `/etc/resolv.conf` and `/etc/hostname`.
@@ -24,6 +25,7 @@ mod names;
 mod plan;
 mod ports;
 mod recover;
+mod request;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,9 +35,8 @@ use berth_network::ipam::{AddressSpace, Cidr};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use names::Names;
-pub use store::{
-    NetworkCreateRequest, NetworkFilters, NetworkIpam, NetworkIpamConfig, NetworkMember,
-};
+pub use request::{NetworkCreateRequest, NetworkIpam, NetworkIpamConfig};
+pub use store::{NetworkFilters, NetworkMember};
 
 /// The default bridge network's interface when the daemon config names none.
 pub const DEFAULT_BRIDGE: &str = "berth0";

@@ -48,7 +48,11 @@ impl Names {
     /// Renames a container on every network (`docker rename`).
     pub(crate) fn rename(&self, container: &str, old: &str, new: &str) {
         let mut t = self.table.write().unwrap_or_else(|p| p.into_inner());
-        for e in t.values_mut().flatten().filter(|e| e.container == container) {
+        for e in t
+            .values_mut()
+            .flatten()
+            .filter(|e| e.container == container)
+        {
             for n in e.names.iter_mut().filter(|n| n.as_str() == old) {
                 *n = new.to_ascii_lowercase();
             }

@@ -20,7 +20,11 @@ impl Engine {
     /// Holds the ports `rec` publishes, for its address `ip`; `None` when it publishes none.
     /// A record that already lists ports (a running container after a berthd restart) gets
     /// exactly those host ports back.
-    pub(super) fn reserve_ports(&self, rec: &ContainerRecord, ip: Ipv4Addr) -> Result<Option<Reserved>> {
+    pub(super) fn reserve_ports(
+        &self,
+        rec: &ContainerRecord,
+        ip: Ipv4Addr,
+    ) -> Result<Option<Reserved>> {
         let hc = &rec.options.host_config;
         let (bindings, all) = if rec.ports.is_empty() {
             let b: BTreeMap<String, Vec<PortBinding>> = hc
@@ -41,10 +45,12 @@ impl Engine {
         } else {
             let mut b: BTreeMap<String, Vec<PortBinding>> = BTreeMap::new();
             for p in &rec.ports {
-                b.entry(p.container_port.clone()).or_default().push(PortBinding {
-                    host_ip: p.host_ip.clone(),
-                    host_port: p.host_port.to_string(),
-                });
+                b.entry(p.container_port.clone())
+                    .or_default()
+                    .push(PortBinding {
+                        host_ip: p.host_ip.clone(),
+                        host_port: p.host_port.to_string(),
+                    });
             }
             (b, false)
         };

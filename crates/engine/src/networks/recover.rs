@@ -206,8 +206,12 @@ impl Engine {
         rec.bridge = bridge;
         rec.subnet = Some(subnet);
         rec.gateway = Some(gateway);
-        rec.options.insert("com.docker.network.bridge.default_bridge".into(), "true".into());
-        rec.options.insert("com.docker.network.bridge.name".into(), rec.bridge.clone());
+        rec.options.insert(
+            "com.docker.network.bridge.default_bridge".into(),
+            "true".into(),
+        );
+        rec.options
+            .insert("com.docker.network.bridge.name".into(), rec.bridge.clone());
         self.save_network(&rec)?;
         all.push(rec);
         Ok(())

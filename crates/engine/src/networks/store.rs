@@ -3,78 +3,15 @@
 //! Why the lock: a name and a subnet must be unique, so create and remove run under the
 //! engine's network state lock, which also guards the address spaces they change.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use berth_network::ipam::{self, AddressSpace, Cidr, IpamError};
-use serde::Deserialize;
 
+use super::request::{NetworkCreateRequest, NetworkIpamConfig};
 use super::{NetState, NetworkRecord};
 use crate::{Engine, EngineError, LabelFilter, Result};
-
-/// The body of `POST /networks/create` (Docker's `NetworkCreateRequest`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct NetworkCreateRequest {
-    /// The network's name.
-    pub name: String,
-    /// `bridge` (or empty).
-    #[serde(deserialize_with = "null_default")]
-    pub driver: String,
-    /// No traffic in or out of the bridge.
-    pub internal: bool,
-    /// Kept and shown.
-    pub attachable: bool,
-    /// Refused when true: berth's networks are IPv4.
-    #[serde(rename = "EnableIPv6")]
-    pub enable_ipv6: Option<bool>,
-    /// Address management.
-    #[serde(rename = "IPAM")]
-    pub ipam: Option<NetworkIpam>,
-    /// Driver options (`com.docker.network.bridge.name`, `…driver.mtu`).
-    #[serde(deserialize_with = "null_default")]
-    pub options: BTreeMap<String, String>,
-    /// Labels.
-    #[serde(deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
-}
-
-/// Docker's `IPAM`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct NetworkIpam {
-    /// `default` (or empty).
-    #[serde(deserialize_with = "null_default")]
-    pub driver: String,
-    /// One entry per subnet.
-    #[serde(deserialize_with = "null_default")]
-    pub config: Vec<NetworkIpamConfig>,
-}
-
-/// Docker's `IPAMConfig`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct NetworkIpamConfig {
-    /// `172.30.0.0/16`.
-    #[serde(deserialize_with = "null_default")]
-    pub subnet: String,
-    /// `--ip-range`.
-    #[serde(rename = "IPRange", deserialize_with = "null_default")]
-    pub ip_range: String,
-    /// `--gateway`.
-    #[serde(deserialize_with = "null_default")]
-    pub gateway: String,
-}
-
-fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// `GET /networks` filters, all of which must match.
 #[derive(Debug, Clone, Default)]
@@ -160,9 +97,8 @@ impl Engine {
             })
             .filter(|n| f.dangling.is_none_or(|d| d != used.contains(&n.id)))
             .filter(|n| {
-                f.until.is_none_or(|u| {
-                    crate::time::parse_rfc3339(&n.created).is_some_and(|c| c < u)
-                })
+                f.until
+                    .is_none_or(|u| crate::time::parse_rfc3339(&n.created).is_some_and(|c| c < u))
             })
             .collect())
     }
@@ -184,7 +120,10 @@ impl Engine {
                 "network name is required: give the network a name".into(),
             ));
         }
-        let valid = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        let valid = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
@@ -230,7 +169,8 @@ impl Engine {
         let subnet = match given.map(|c| c.subnet.as_str()).filter(|s| !s.is_empty()) {
             Some(s) => {
                 let s = Cidr::parse_subnet(s).map_err(ipam_err)?;
-                ipam::check_subnet(&s, &taken).map_err(|e| EngineError::Forbidden(e.to_string()))?;
+                ipam::check_subnet(&s, &taken)
+                    .map_err(|e| EngineError::Forbidden(e.to_string()))?;
                 s
             }
             None => {

@@ -126,11 +126,16 @@ pub fn render(rules: &Ruleset) -> Result<String, FirewallError> {
     for n in &rules.networks {
         let (b, net) = (&n.bridge, n.subnet);
         for proto in ["udp", "tcp"] {
-            let _ = writeln!(s, "\t\tiifname \"{b}\" ip daddr != {net} {proto} dport 53 drop");
+            let _ = writeln!(
+                s,
+                "\t\tiifname \"{b}\" ip daddr != {net} {proto} dport 53 drop"
+            );
         }
     }
-    s.push_str("	}
-");
+    s.push_str(
+        "	}
+",
+    );
 
     // Before conntrack (-200) and NAT: the address the sender wrote, not a de-NATed reply's.
     chain(&mut s, "localnet", "filter hook prerouting priority -300");

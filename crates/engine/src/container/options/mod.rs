@@ -93,7 +93,7 @@ pub enum OptionsError {
 }
 
 /// `null` (Go's nil) reads as the default value.
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,

@@ -221,7 +221,10 @@ pub(super) fn mounts(
         for (file, dst) in ETC_FILES {
             if !user.iter().any(|(d, _)| clean(d) == *dst) {
                 let src = dir.join(file);
-                user.push((dst.to_string(), mount(dst, "bind", &src.to_string_lossy(), &o)));
+                user.push((
+                    dst.to_string(),
+                    mount(dst, "bind", &src.to_string_lossy(), &o),
+                ));
             }
         }
     }

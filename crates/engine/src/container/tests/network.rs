@@ -20,8 +20,10 @@ fn network_modes() {
     assert!(has_net("default"));
     assert!(has_net("none"));
     assert!(!has_net("host"));
-    assert!(build_err(&img, &hc(|h| h.network_mode = "container:abc".into()))
-        .contains("no network namespace given"));
+    assert!(
+        build_err(&img, &hc(|h| h.network_mode = "container:abc".into()))
+            .contains("no network namespace given")
+    );
     assert!(has_net("mynet"));
     assert_eq!(
         build_err(&img, &hc(|h| h.network_mode = "container:".into())),
