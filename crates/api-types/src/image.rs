@@ -142,6 +142,9 @@ pub struct JsonMessage {
     /// The same failure, structured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_detail: Option<crate::ErrorDetail>,
+    /// Out-of-band data (`{"ID": "sha256:…"}` at the end of a build).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aux: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 
 mod attach;
 pub mod body;
+mod build;
 mod container_archive;
 mod container_ops;
 mod containers;
@@ -159,6 +160,7 @@ impl Api {
                 return images::create(e, &q, &parts.headers, body::reader(body)).await
             }
             (&Method::POST, "/images/load") => return Ok(images::load(e, body::reader(body)).await),
+            (&Method::POST, "/build") => return build::build(e, &q, body::reader(body)).await,
             (&Method::POST, "/images/prune") => return images::prune(e, &q).await,
             (&Method::POST, "/commit") => {
                 return container_archive::commit(e, &q, read_json(body).await?).await

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod container;
 pub mod containers;
 mod error;

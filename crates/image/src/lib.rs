@@ -33,7 +33,7 @@ mod store;
 /// RFC 3339 times (the workspace's one implementation, in berth-types).
 pub use berth_types::time;
 
-pub use archive::{LoadReport, NewImage};
+pub use archive::{BuildHistory, LoadReport, NewImage};
 pub use content::{BlobWriter, ContentStore};
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::ImageError;
@@ -46,7 +46,7 @@ pub use reference::{
     NAME_TOTAL_LENGTH_MAX, OFFICIAL_REPO_PREFIX,
 };
 pub use store::{
-    short_id, ContainerRootfs, DiskUsage, ExportedManifest, FetchedLayer, FsckReport, GcPolicy,
-    GcReport, Image, ImageRecord, ImageStore, ImageUsage, LabelFilter, Lease, OpenAt,
+    short_id, BuildLease, ContainerRootfs, DiskUsage, ExportedManifest, FetchedLayer, FsckReport,
+    GcPolicy, GcReport, Image, ImageRecord, ImageStore, ImageUsage, LabelFilter, Lease, OpenAt,
     PendingSnapshot, PruneOptions, PruneReport, RemoveEvent, SnapshotMeta, Snapshots,
 };

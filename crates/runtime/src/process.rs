@@ -9,6 +9,7 @@
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -111,6 +112,17 @@ fn run(plan: &ChildPlan<'_>) -> Result<std::convert::Infallible> {
         }
         rootfs::dev_symlinks(rp.rootfs);
         rootfs::pivot(rp.rootfs, plan.no_pivot)?;
+        // As runc: a missing working directory is created (Dockerfile WORKDIR, `run -w`), as
+        // root and before a read-only root is sealed. After pivot_root every path, symlinks
+        // included, resolves inside the container's root.
+        let cwd = plan.process.cwd();
+        if !cwd.as_os_str().is_empty() && !cwd.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(cwd)
+                .map_err(|e| RuntimeError::io("create process.cwd", cwd.clone(), e))?;
+        }
         // sysctls go through the container's /proc/sys before it is made read-only.
         for (k, v) in linux.sysctl().iter().flatten() {
             let path = PathBuf::from("/proc/sys").join(k.replace('.', "/"));

@@ -3,6 +3,7 @@
 
 mod archive;
 mod bad_input;
+mod build;
 mod coexist;
 mod containers;
 mod crash;

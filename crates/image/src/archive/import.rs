@@ -115,19 +115,7 @@ impl ImageStore {
         let _lease = self.lease()?;
         let rootfs = self.rootfs(key)?;
         let parent = self.get(&rootfs.image)?;
-        let mut blob = self.content().writer()?;
-        let opts = berth_fs::PackOptions {
-            source_date_epoch: None,
-        };
-        berth_fs::pack_layer(&rootfs.upper, &mut blob, &opts).map_err(|source| {
-            ImageError::Unpack {
-                layer: None,
-                source,
-            }
-        })?;
-        let size = blob.size();
-        // Uncompressed: the blob's digest is the diff id.
-        let digest = blob.commit(None, None)?;
+        let (digest, size) = self.pack_upper(&rootfs.upper, None)?;
         let mut config = parent.config.clone();
         let created = format_rfc3339(new.created);
         config.created = Some(created.clone());
@@ -144,5 +132,25 @@ impl ImageStore {
         let mut layers = parent.manifest.layers.clone();
         layers.push(Descriptor::new(media_type::OCI_LAYER, digest, size));
         self.store_image(&config, layers, new.tag.as_ref())
+    }
+
+    /// Packs a container's upper dir deterministically (mtimes clamped to
+    /// `source_date_epoch` when given) into an uncompressed layer blob; returns its digest
+    /// (which is also its diff id) and size. The caller holds a lease.
+    pub(crate) fn pack_upper(
+        &self,
+        upper: &std::path::Path,
+        source_date_epoch: Option<i64>,
+    ) -> Result<(Digest, u64)> {
+        let mut blob = self.content().writer()?;
+        let opts = berth_fs::PackOptions { source_date_epoch };
+        berth_fs::pack_layer(upper, &mut blob, &opts).map_err(|source| ImageError::Unpack {
+            layer: None,
+            source,
+        })?;
+        let size = blob.size();
+        // Uncompressed: the blob's digest is the diff id.
+        let digest = blob.commit(None, None)?;
+        Ok((digest, size))
     }
 }

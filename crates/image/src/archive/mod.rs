@@ -12,10 +12,12 @@
 //! digest is verified against it, and nothing half-written becomes visible (blobs and layers go
 //! through the store's temp-then-rename paths).
 
+mod build;
 mod import;
 mod ingest;
 mod load;
 mod save;
 
+pub use build::BuildHistory;
 pub use import::NewImage;
 pub use load::LoadReport;

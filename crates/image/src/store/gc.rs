@@ -5,6 +5,9 @@
 //! chain are marked; every other blob and snapshot is removed. Removal runs with `gc.lock`
 //! held exclusively (writers hold it shared), so an image being loaded is never half-collected.
 //!
+//! Build images (a live [`super::BuildLease`] or the build cache index, see `buildcache.rs`)
+//! are roots for `prune` and the automatic policy: neither deletes them.
+//!
 //! Why bytes freed are measured, not estimated: users report `system prune -a` "freeing" space
 //! that `du` never sees again. The report counts the blocks of what was actually unlinked.
 
@@ -92,6 +95,7 @@ pub struct PruneReport {
 /// store is larger than `max_bytes`, or the file system holding it has less than
 /// `min_free_percent` free, images no container uses are removed, least recently used first —
 /// dangling ones, and tagged ones too with `include_tagged` (as the kubelet's image GC does).
+/// Images of a live build and of the build cache are never evicted.
 ///
 /// On by default ([`GcPolicy::default`]: keep 10 % of the file system free by evicting
 /// dangling images), so a host that builds and loads all day does not fill its disk with
@@ -227,13 +231,20 @@ impl ImageStore {
     }
 
     /// `docker image prune`: deletes dangling images (or with `all` every image no container
-    /// uses) that pass the filters, then collects their blobs and layers.
+    /// uses) that pass the filters, then collects their blobs and layers. Images of a live
+    /// build and of the build cache are kept (see [`ImageStore::clear_build_cache`]).
     pub fn prune(&self, opts: &PruneOptions) -> Result<PruneReport> {
         let in_use: BTreeSet<Digest> = self.rootfs_users()?.into_iter().map(|(_, d)| d).collect();
         let mut report = PruneReport::default();
         let before = du(&self.root);
-        for image in self.list()? {
-            if in_use.contains(image.id()) || (!opts.all && !image.is_dangling()) {
+        let images = self.list()?;
+        // After listing: a build protects an image before recording it.
+        let build = self.build_roots()?;
+        for image in images {
+            if in_use.contains(image.id()) || build.contains(image.id()) {
+                continue;
+            }
+            if !opts.all && !image.is_dangling() {
                 continue;
             }
             if opts.until.is_some_and(|t| image.created_unix() >= t) {
@@ -315,6 +326,9 @@ impl ImageStore {
             .filter(|i| !in_use.contains(i.id()) && !keep.contains(i.id()))
             .filter(|i| policy.include_tagged || i.is_dangling())
             .collect();
+        // After listing: a build protects an image before recording it.
+        let build = self.build_roots()?;
+        candidates.retain(|i| !build.contains(i.id()));
         // Dangling first, then least recently used.
         candidates.sort_by_key(|i| (!i.is_dangling(), i.record.last_used));
         for image in candidates {

@@ -8,6 +8,7 @@
 //! snapshots/   layers unpacked by chain id, containers' rw dirs: Snapshots
 //! images/      image records and the reference table: records.rs
 //! gc.lock      held shared by every multi-step writer, exclusively by garbage collection
+//! builds/      live build leases; build-cache.json: the build cache index (buildcache.rs)
 //! ```
 //!
 //! Invariant: garbage collection only removes what no image record and no container rootfs
@@ -16,6 +17,7 @@
 //! used by a container keeps its record (it may lose its tags): a container's lower layers can
 //! never be collected.
 
+mod buildcache;
 mod export;
 mod fetch;
 mod fsck;
@@ -28,6 +30,7 @@ mod usage;
 
 use std::path::{Path, PathBuf};
 
+pub use buildcache::BuildLease;
 pub use export::ExportedManifest;
 pub use fetch::{FetchedLayer, OpenAt};
 pub use fsck::FsckReport;
@@ -107,6 +110,8 @@ pub struct ImageStore {
     content: ContentStore,
     snapshots: Snapshots,
     records: Records,
+    /// The build lease this handle records its build images in ([`BuildLease::store`]).
+    build: Option<std::sync::Arc<buildcache::BuildState>>,
 }
 
 /// Held by a multi-step writer: while it lives, garbage collection waits.
@@ -125,6 +130,7 @@ impl ImageStore {
             snapshots: Snapshots::open(root.join("snapshots"))?,
             records: Records::open(root.join("images"))?,
             root,
+            build: None,
         })
     }
 

@@ -3,6 +3,7 @@
 //! collection against the real `du`, overlay root filesystems, and loads killed mid-way.
 
 mod archive;
+mod build;
 mod commit;
 mod common;
 mod crash;

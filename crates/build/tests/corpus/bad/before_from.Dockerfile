@@ -1,0 +1,3 @@
+ARG A=1
+RUN echo hi
+FROM alpine

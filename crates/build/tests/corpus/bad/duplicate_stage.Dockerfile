@@ -1,0 +1,2 @@
+FROM a AS one
+FROM b AS One

@@ -1,0 +1,4 @@
+FROM alpine
+RUN echo start
+RUN cat <<EOF > /x
+line

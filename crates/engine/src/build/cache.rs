@@ -1,0 +1,32 @@
+//! The build cache: a step's key → the image its execution produced.
+//!
+//! Why files of their own (`<data-root>/build/cache/<key>`, one image id each, written
+//! atomically) rather than labels on images: a lookup is one `open`, an entry is valid only
+//! while its image exists (so the image GC decides what the cache can still hand back), and
+//! `--no-cache` simply skips the lookup while still recording the new results.
+
+use std::path::PathBuf;
+
+use crate::Engine;
+
+impl Engine {
+    fn cache_path(&self, key: &str) -> PathBuf {
+        self.config.data_root.join("build/cache").join(key)
+    }
+
+    /// The image recorded for `key`, if it still exists.
+    pub(super) fn cache_get(&self, key: &str) -> Option<String> {
+        let id = std::fs::read_to_string(self.cache_path(key)).ok()?;
+        let id = id.trim().to_string();
+        self.store.resolve(&id).ok().map(|d| d.to_string())
+    }
+
+    /// Records that `key` produced `id` (failures only cost a future cache miss).
+    pub(super) fn cache_put(&self, key: &str, id: &str) {
+        let path = self.cache_path(key);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = berth_fs::write_atomic(&path, id.as_bytes());
+    }
+}

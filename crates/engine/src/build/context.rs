@@ -1,0 +1,91 @@
+//! The build context: the client's tar extracted into a private directory, and every later
+//! read of it resolved inside that directory.
+//!
+//! Why extract with `berth_fs::unpack_layer`: it is the one extractor already hardened
+//! against hostile archives (`../`, absolute names, writes through symlinks that leave the
+//! root, device nodes); a context is as untrusted as a layer. Why every read goes through
+//! `open_in_root`: the context may hold symlinks (`Dockerfile -> /etc/shadow`, a directory
+//! linking to `/`), and nothing the build reads may come from outside the context.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use berth_build::DockerIgnore;
+
+use crate::{Engine, EngineError, Result};
+
+/// An extracted context; its directory is removed on drop.
+#[derive(Debug)]
+pub(super) struct Context {
+    dir: tempfile::TempDir,
+    root: File,
+    pub(super) ignore: DockerIgnore,
+}
+
+impl Context {
+    /// Extracts `tar` under the data root's `build/` directory.
+    pub(super) fn extract(engine: &Engine, tar: impl Read) -> Result<Context> {
+        let base = engine.config.data_root.join("build");
+        std::fs::create_dir_all(&base).map_err(|e| EngineError::io("creating", &base, e))?;
+        let dir = tempfile::Builder::new()
+            .prefix("ctx-")
+            .tempdir_in(&base)
+            .map_err(|e| EngineError::io("creating a context directory in", &base, e))?;
+        let opts = berth_fs::UnpackOptions {
+            allow_devices: false,
+            preserve_ownership: false,
+        };
+        berth_fs::unpack_layer(tar, dir.path(), &opts).map_err(|e| {
+            EngineError::InvalidArgument(format!("the build context is not a valid tar: {e}"))
+        })?;
+        let root = File::open(dir.path()).map_err(|e| EngineError::io("opening", dir.path(), e))?;
+        let mut ctx = Context {
+            dir,
+            root,
+            ignore: DockerIgnore::default(),
+        };
+        if let Some(text) = ctx.read_optional(".dockerignore")? {
+            ctx.ignore = DockerIgnore::parse(&text)
+                .map_err(|e| EngineError::InvalidArgument(format!("invalid .dockerignore: {e}")))?;
+        }
+        Ok(ctx)
+    }
+
+    /// The context's directory (reads below it must use [`Context::open`]).
+    pub(super) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Opens `rel` inside the context, symlinks resolved inside it.
+    pub(super) fn open(&self, rel: &Path, flags: libc::c_int) -> std::io::Result<File> {
+        berth_fs::open_in_root(self.root.as_fd(), rel, flags | libc::O_CLOEXEC).map(File::from)
+    }
+
+    fn read_optional(&self, name: &str) -> Result<Option<String>> {
+        match self.open(Path::new(name), libc::O_RDONLY) {
+            Ok(mut f) => {
+                let mut s = String::new();
+                f.read_to_string(&mut s).map_err(|e| {
+                    EngineError::InvalidArgument(format!("reading {name} in the context: {e}"))
+                })?;
+                Ok(Some(s))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(EngineError::InvalidArgument(format!(
+                "reading {name} in the context: {e}"
+            ))),
+        }
+    }
+
+    /// The Dockerfile's text (Docker's error when it is missing).
+    pub(super) fn dockerfile(&self, name: &str) -> Result<String> {
+        self.read_optional(name)?.ok_or_else(|| {
+            EngineError::InvalidArgument(format!(
+                "Cannot locate specified Dockerfile: {name}: put it in the context or name it \
+                 with -f"
+            ))
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! `RUN`: a container of the engine from the step's parent image, its command through the
+//! stage's shell (or exec form), the build args as its environment, the build's network;
+//! its upper directory committed as the next layer with the *build's* config.
+//!
+//! Why a real engine container and not a bare runtime call: the step gets exactly what a
+//! `docker run` gets (seccomp, dropped capabilities, cgroups, networking, /etc files), and the
+//! engine already cleans up everything a container holds.
+
+use berth_build::{CommandLine, Run};
+use berth_image::BuildHistory;
+
+use super::stage::{Build, State};
+use super::steps::parse_id;
+use crate::container::{CreateOptions, HostConfig};
+use crate::{EngineError, LogOptions, Result};
+
+impl Build<'_> {
+    pub(super) fn run_step(&mut self, state: &mut State, run: &Run, text: &str) -> Result<String> {
+        let Some(parent) = state.id.clone() else {
+            return Err(EngineError::InvalidArgument(
+                "RUN in a stage FROM scratch: there is no shell to run it (COPY a binary in \
+                 first, or start FROM an image)"
+                    .into(),
+            ));
+        };
+        let mut argv = match &run.command {
+            CommandLine::Exec(v) => v.clone(),
+            CommandLine::Shell(s) => {
+                let mut v = Self::shell(&state.config);
+                v.push(s.clone());
+                v
+            }
+        };
+        if argv.is_empty() {
+            argv.push("true".into());
+        }
+        let mut env: Vec<String> = state.config.env.clone().unwrap_or_default();
+        for (k, v) in &state.args {
+            if !env
+                .iter()
+                .any(|e| e.split_once('=').map(|(n, _)| n) == Some(k.as_str()))
+            {
+                env.push(format!("{k}={v}"));
+            }
+        }
+        let network = run
+            .network
+            .clone()
+            .filter(|n| n != "default")
+            .unwrap_or_else(|| self.req.network_mode.clone());
+        let opts = CreateOptions {
+            image: parent.clone(),
+            cmd: Some(argv.clone()),
+            entrypoint: Some(Vec::new()),
+            env,
+            user: state.config.user.clone().unwrap_or_default(),
+            working_dir: state.config.working_dir.clone().unwrap_or_default(),
+            host_config: HostConfig {
+                network_mode: network,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let engine = self.engine;
+        let rec = engine.create_container(None, opts)?;
+        self.say(&format!(" ---> Running in {}\n", &rec.id[..12]));
+        let outcome = (|| {
+            engine.start_container(&rec.id)?;
+            let code = engine.wait_container(&rec.id)?;
+            let lines = engine.container_logs(
+                &rec.id,
+                LogOptions {
+                    stdout: true,
+                    stderr: true,
+                    tail: None,
+                    since: None,
+                },
+            )?;
+            for l in lines {
+                self.say(&l.text);
+            }
+            if code != 0 {
+                return Err(EngineError::InvalidArgument(format!(
+                    "The command '{}' returned a non-zero code: {code}",
+                    argv.join(" ")
+                )));
+            }
+            let history = BuildHistory {
+                created_by: format!("/bin/sh -c {}", text.trim_start_matches("RUN ")),
+                created: self.now(),
+                comment: None,
+            };
+            let id = engine.store.commit_rootfs_with(
+                &rec.id,
+                &parse_id(&parent)?,
+                state.config.clone(),
+                history,
+                self.epoch,
+            )?;
+            Ok(id.to_string())
+        })();
+        let _ = engine.remove_container(&rec.id, true);
+        self.say(&format!(
+            "Removing intermediate container {}\n",
+            &rec.id[..12]
+        ));
+        outcome
+    }
+}
