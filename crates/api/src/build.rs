@@ -92,3 +92,12 @@ pub async fn build(
     })
     .await)
 }
+
+/// `POST /build/prune`: the build cache's entries and the images only they kept.
+pub async fn prune(engine: &Arc<Engine>) -> Result<Response<Body>, ApiError> {
+    let r = crate::blocking(engine, |e| Ok(e.prune_build_cache()?)).await?;
+    Ok(crate::body::json(
+        http::StatusCode::OK,
+        &serde_json::json!({"CachesDeleted": r.deleted, "SpaceReclaimed": r.space_reclaimed}),
+    ))
+}

@@ -143,14 +143,6 @@ pub async fn commit(engine: &Arc<Engine>, q: &Query, body: Bytes) -> Answer {
     Ok(json(StatusCode::CREATED, &json!({"Id": id.to_string()})))
 }
 
-/// `POST /build/prune`: there is no builder, hence no build cache yet; nothing to delete.
-pub async fn prune_build_cache() -> Answer {
-    Ok(json(
-        StatusCode::OK,
-        &json!({"CachesDeleted": [], "SpaceReclaimed": 0}),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -170,7 +170,7 @@ impl Api {
                 return networks::create(e, read_json(body).await?).await
             }
             (&Method::POST, "/networks/prune") => return networks::prune(e, &q).await,
-            (&Method::POST, "/build/prune") => return container_archive::prune_build_cache().await,
+            (&Method::POST, "/build/prune") => return build::prune(e).await,
             (&Method::GET, "/images/get") => {
                 let names = q.all("names").into_iter().map(str::to_string).collect();
                 return Ok(images::save(e, names).await);

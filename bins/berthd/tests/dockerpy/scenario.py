@@ -1,6 +1,6 @@
 """docker-py (PyPI `docker`) against berthd: the calls users' scripts and tools make
 (images, runs, exec, logs, kill/wait/rm, volumes, events, restart policies, health checks,
-networks).
+networks, builds).
 
 Run by bins/berthd/tests/it/dockerpy.rs with DOCKER_HOST pointing at a private berthd that
 has IMAGE loaded. Every check is an assert; the first failure ends the run with a traceback.
@@ -203,6 +203,22 @@ def main():
         raise AssertionError("removed network still there")
     except NotFound:
         pass
+
+    step("build from a Dockerfile (the legacy builder's /build)")
+    import io
+    dockerfile = (f"FROM {IMAGE}\nARG WHO=py\nRUN {BB} echo built-by-$WHO > /who\n"
+                  f"CMD [\"{BB}\", \"cat\", \"/who\"]\n")
+    built, logs = c.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag="py/built:1",
+                                 buildargs={"WHO": "docker-py"}, rm=True)
+    assert "py/built:1" in built.tags, built.tags
+    assert any("Step 1/4" in (l.get("stream") or "") for l in logs), logs
+    assert c.containers.run("py/built:1", remove=True) == b"built-by-docker-py\n"
+    try:
+        c.images.build(fileobj=io.BytesIO(b"FROM " + IMAGE.encode() + b"\nRUN " + BB.encode() + b" false\n"))
+        raise AssertionError("a failing RUN built")
+    except docker.errors.BuildError as e:
+        assert "non-zero code" in str(e), e
+    c.images.remove("py/built:1")
 
     print("docker-py scenario: all checks passed", flush=True)
 

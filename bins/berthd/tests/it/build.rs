@@ -254,3 +254,44 @@ fn a_hostile_context_cannot_read_the_host() {
         "host data in the answer: {raw}"
     );
 }
+
+#[test]
+fn add_unpacks_local_archives_and_builder_prune_clears_the_cache() {
+    require_root!();
+    let d = loaded();
+    let ctx = tempfile::tempdir().expect("tempdir");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_path("pkg/data.txt").expect("path");
+    h.set_cksum();
+    b.append(&h, &b"inside"[..]).expect("append");
+    std::fs::write(ctx.path().join("pkg.tar"), b.into_inner().expect("tar")).expect("pkg.tar");
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM bench/load:latest\nADD pkg.tar /opt/\nCOPY pkg.tar /raw/\nCMD [\"busybox\", \"cat\", \"/opt/pkg/data.txt\"]\n",
+    )
+    .expect("Dockerfile");
+    build_ok(&d, ctx.path(), &["-t", "added"]);
+    assert_eq!(d.docker_ok(&["run", "--rm", "added"]), "inside");
+    let raw = d.docker_ok(&["run", "--rm", "added", "busybox", "ls", "/raw"]);
+    assert_eq!(raw, "pkg.tar\n", "COPY keeps the archive as is");
+    // The cache survives an image prune, and goes with a builder prune.
+    d.docker_ok(&["image", "prune", "-f"]);
+    let again = build_ok(&d, ctx.path(), &["-t", "added"]);
+    assert_eq!(count(&again, "Using cache"), 3, "{again}");
+    let pruned = Command::new(DOCKER)
+        .arg("-H")
+        .arg(format!("unix://{}", d.sock.display()))
+        .args(["builder", "prune", "-f"])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker builder prune");
+    assert!(pruned.status.success(), "{pruned:?}");
+    let cold = build_ok(&d, ctx.path(), &["-t", "added"]);
+    assert_eq!(count(&cold, "Using cache"), 0, "{cold}");
+}

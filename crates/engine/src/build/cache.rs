@@ -30,3 +30,43 @@ impl Engine {
         let _ = berth_fs::write_atomic(&path, id.as_bytes());
     }
 }
+
+/// What `docker builder prune` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildCachePruneReport {
+    /// The cache's image ids that were deleted.
+    pub deleted: Vec<String>,
+    /// Bytes returned to the file system.
+    pub space_reclaimed: u64,
+}
+
+impl Engine {
+    /// `docker builder prune`: forgets every cache entry and removes the cache's images that
+    /// nothing else holds (a tag, a container, another image built on them stay).
+    pub fn prune_build_cache(&self) -> crate::Result<BuildCachePruneReport> {
+        let ids = self.store.clear_build_cache()?;
+        let dir = self.config.data_root.join("build/cache");
+        let _ = std::fs::remove_dir_all(&dir);
+        let before = self.store.disk_usage().map(|u| u.images_bytes).unwrap_or(0);
+        let mut deleted = Vec::new();
+        // Newest first: a step's image before the parent it was built on.
+        for id in ids.iter().rev() {
+            let id = id.to_string();
+            let tagged = self
+                .store
+                .get(&id.parse()?)
+                .is_ok_and(|i| !i.tags.is_empty());
+            if tagged {
+                continue;
+            }
+            if self.store.remove(&id, false).is_ok() {
+                deleted.push(id);
+            }
+        }
+        let after = self.store.disk_usage().map(|u| u.images_bytes).unwrap_or(0);
+        Ok(BuildCachePruneReport {
+            deleted,
+            space_reclaimed: before.saturating_sub(after),
+        })
+    }
+}

@@ -192,7 +192,13 @@ impl Build<'_> {
         result
     }
 
-    pub(super) fn copy_step(&mut self, state: &mut State, c: &Copy, text: &str) -> Result<String> {
+    pub(super) fn copy_step(
+        &mut self,
+        state: &mut State,
+        c: &Copy,
+        text: &str,
+        add: bool,
+    ) -> Result<String> {
         let src = self.source(c)?;
         let tar_path = self.ctx.path().with_extension(format!(
             "layer-{}",
@@ -241,6 +247,19 @@ impl Build<'_> {
                     h.set_size(0);
                     tar.append_link(&mut h, path, t).map_err(io)?;
                 } else if ft.is_file() {
+                    // ADD: a local tar archive (plain or gzip) is unpacked at the destination.
+                    if add && c.from.is_none() {
+                        let f = open_in(&src, &e.src)?;
+                        if let Some(archive) = super::addtar::open_archive(f)? {
+                            let dir = if c.dest.ends_with('/') || entries.len() > 1 {
+                                e.dest.rsplit_once('/').map_or("", |(d, _)| d).to_string()
+                            } else {
+                                e.dest.clone()
+                            };
+                            super::addtar::append_unpacked(&mut tar, archive, &dir)?;
+                            continue;
+                        }
+                    }
                     h.set_entry_type(tar::EntryType::Regular);
                     h.set_size(e.meta.len());
                     let f = open_in(&src, &e.src)?;

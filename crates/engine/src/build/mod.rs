@@ -22,7 +22,9 @@
 //! - `steps.rs`: config-only instructions; `run.rs`: RUN; `copy.rs`: COPY/ADD (`fswalk.rs`:
 //!   reading sources inside their root).
 
+mod addtar;
 mod cache;
+pub use cache::BuildCachePruneReport;
 mod context;
 mod copy;
 mod fswalk;

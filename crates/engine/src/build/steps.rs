@@ -61,7 +61,8 @@ impl Build<'_> {
         let mut config = state.config.clone();
         match &inst.command {
             Command::Run(run) => return self.run_step(state, run, text),
-            Command::Copy(c) | Command::Add(c) => return self.copy_step(state, c, text),
+            Command::Copy(c) => return self.copy_step(state, c, text, false),
+            Command::Add(c) => return self.copy_step(state, c, text, true),
             Command::Env(kvs) => {
                 let env = config.env.get_or_insert_with(Vec::new);
                 for kv in kvs {
