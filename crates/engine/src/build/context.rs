@@ -89,3 +89,25 @@ impl Context {
         })
     }
 }
+
+impl Engine {
+    /// Removes what builds interrupted by a crash left in `<data-root>/build/` (extracted
+    /// contexts, half-written layer tars); called at berthd's start, when no build runs.
+    pub(crate) fn clean_build_leftovers(&self) {
+        let base = self.config.data_root.join("build");
+        let Ok(entries) = std::fs::read_dir(&base) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("ctx-") {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    }
+}

@@ -103,6 +103,7 @@ impl Engine {
     /// Starts restart supervision: waiters for running containers with a policy, and the
     /// daemon-start restarts. Call once, from the daemon, with the shared engine.
     pub fn supervise(self: &Arc<Self>) -> Result<()> {
+        self.clean_build_leftovers();
         self.init_networks()?;
         let (tx, rx) = mpsc::channel::<String>();
         *self.supervisor.tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
