@@ -295,3 +295,26 @@ fn add_unpacks_local_archives_and_builder_prune_clears_the_cache() {
     let cold = build_ok(&d, ctx.path(), &["-t", "added"]);
     assert_eq!(count(&cold, "Using cache"), 0, "{cold}");
 }
+
+#[test]
+fn independent_stages_are_built_and_combined() {
+    require_root!();
+    let d = loaded();
+    let ctx = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM bench/load:latest AS one\nRUN busybox echo one > /one\n\
+         FROM bench/load:latest AS two\nRUN busybox echo two > /two\n\
+         FROM bench/load:latest AS unused\nRUN busybox false\n\
+         FROM bench/load:latest\nCOPY --from=one /one /\nCOPY --from=two /two /\n\
+         CMD [\"busybox\", \"cat\", \"/one\", \"/two\"]\n",
+    )
+    .expect("Dockerfile");
+    let out = build_ok(&d, ctx.path(), &["-t", "both"]);
+    // The unused stage (whose RUN would fail) is not built; the log reads in file order.
+    assert!(!out.contains("busybox false"), "{out}");
+    let one = out.find("RUN busybox echo one").expect("stage one");
+    let two = out.find("RUN busybox echo two").expect("stage two");
+    assert!(one < two, "{out}");
+    assert_eq!(d.docker_ok(&["run", "--rm", "both"]), "one\ntwo\n");
+}

@@ -106,7 +106,7 @@ pub(super) struct Build<'a> {
     /// The stage being built (`COPY --from` may name only earlier ones).
     pub(super) current: usize,
     /// Protects the build's images until it ends; they are then kept as build cache.
-    pub(super) lease: Option<berth_image::BuildLease>,
+    pub(super) lease: Option<std::sync::Arc<berth_image::BuildLease>>,
 }
 
 impl<'a> Build<'a> {
@@ -136,7 +136,7 @@ impl<'a> Build<'a> {
             cached: 0,
             epoch,
             current: 0,
-            lease: engine.store.build_lease().ok(),
+            lease: engine.store.build_lease().ok().map(std::sync::Arc::new),
         }
     }
 
@@ -166,16 +166,18 @@ impl<'a> Build<'a> {
             .iter()
             .map(|i| 1 + self.file.stages[*i].instructions.len())
             .sum();
-        for &i in &plan.stages {
-            self.run_stage(i)?;
-        }
+        self.run_waves(plan)?;
         let mut last = self.stages.remove(&plan.target).unwrap_or_default();
         self.finish(&mut last)?;
         let id = last
             .id
             .clone()
             .ok_or_else(|| EngineError::InvalidArgument("the build produced no image".into()))?;
-        if let Some(lease) = self.lease.take() {
+        if let Some(lease) = self
+            .lease
+            .take()
+            .and_then(|l| std::sync::Arc::try_unwrap(l).ok())
+        {
             let _ = lease.keep_as_cache();
         }
         Ok(BuildResult {
@@ -183,6 +185,105 @@ impl<'a> Build<'a> {
             executed: self.executed,
             cached: self.cached,
         })
+    }
+
+    /// Builds the planned stages in waves: every stage whose dependencies are built runs in
+    /// the next wave, the stages of one wave on threads of their own (their output is
+    /// buffered and printed stage by stage, in file order, so the log reads as Docker's).
+    fn run_waves(&mut self, plan: &Plan) -> Result<()> {
+        let file = self.file;
+        let mut first_step = HashMap::new();
+        let mut acc = 0;
+        for &i in &plan.stages {
+            first_step.insert(i, acc);
+            acc += 1 + file.stages[i].instructions.len();
+        }
+        let deps = |i: usize| -> Vec<usize> {
+            let s = &file.stages[i];
+            let mut refs = vec![s.from.image.clone()];
+            for inst in &s.instructions {
+                if let Command::Copy(c) = &inst.command {
+                    refs.extend(c.from.clone());
+                }
+            }
+            refs.iter().filter_map(|r| stage_ref(file, r, i)).collect()
+        };
+        let mut pending: Vec<usize> = plan.stages.clone();
+        while !pending.is_empty() {
+            let mut wave: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&i| deps(i).iter().all(|d| self.stages.contains_key(d)))
+                .collect();
+            if wave.is_empty() {
+                wave.push(pending[0]);
+            }
+            pending.retain(|i| !wave.contains(i));
+            if wave.len() == 1 {
+                self.step = first_step[&wave[0]];
+                self.run_stage(wave[0])?;
+                continue;
+            }
+            let (engine, ctx, text, req) = (self.engine, self.ctx, self.text, self.req);
+            let (total, epoch, lease) = (self.total, self.epoch, self.lease.clone());
+            let done = &self.stages;
+            let results: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> = wave
+                    .iter()
+                    .map(|&i| {
+                        let (lease, step) = (lease.clone(), first_step[&i]);
+                        s.spawn(move || {
+                            let mut events = Vec::new();
+                            let mut push = |e: BuildEvent| events.push(e);
+                            let mut sub = Build {
+                                engine,
+                                ctx,
+                                file,
+                                text,
+                                req,
+                                out: &mut push,
+                                stages: done.clone(),
+                                step,
+                                total,
+                                executed: 0,
+                                cached: 0,
+                                epoch,
+                                current: i,
+                                lease,
+                            };
+                            let r = sub.run_stage(i);
+                            let state = sub.stages.remove(&i);
+                            let (x, c) = (sub.executed, sub.cached);
+                            drop(sub);
+                            (i, r, state, x, c, events)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            let mut failure = None;
+            for (i, r, state, x, c, events) in results {
+                for e in events {
+                    (self.out)(e);
+                }
+                self.executed += x;
+                self.cached += c;
+                match (r, state) {
+                    (Ok(()), Some(st)) => {
+                        self.stages.insert(i, st);
+                    }
+                    (Err(e), _) => failure = failure.or(Some(e)),
+                    (Ok(()), None) => {}
+                }
+            }
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     fn next_step(&mut self, text: &str) {
