@@ -25,6 +25,20 @@ pub fn human_size(bytes: u64) -> String {
     format!("{s}{}", UNITS[i])
 }
 
+/// Docker's `units.HumanSize`: decimal units, `%.4g`.
+pub fn human_size4(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let (mut v, mut i) = (bytes as f64, 0);
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let decimals = 3 - usize::from(v >= 10.0) - usize::from(v >= 100.0);
+    let s = format!("{v:.decimals$}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{}", UNITS[i])
+}
+
 /// Docker's `units.HumanDuration` of the time since `then` (seconds since the epoch) + " ago".
 pub fn since(then: i64, now: i64) -> String {
     let secs = (now - then).max(0);

@@ -127,6 +127,8 @@ enum Cmd {
     Rmi(images::Rm),
     /// Import a tarball to create a filesystem image (`image import`).
     Import(images::Import),
+    /// Build an image from a Dockerfile (the legacy builder, over berthd).
+    Build(commands::build::Build),
     /// Show the history of an image (`image history`).
     History(images::History),
     /// Download an image from a registry.
@@ -231,6 +233,7 @@ fn remote(cli: &Cli, cmd: &Cmd) -> Result<()> {
         }
         Cmd::Import(_) | Cmd::History(_) => img(to_image_cmd(cmd)),
         Cmd::Pull(a) => api_images::pull(&c, a),
+        Cmd::Build(a) => commands::build::build(&c, a),
         Cmd::Push(a) => api_images::push(&c, a),
         Cmd::Info(a)
         | Cmd::System {

@@ -3,6 +3,7 @@
 //! through `berth-client`, used whenever `--data-root` is not given.
 
 pub mod api_images;
+pub mod build;
 pub mod containers;
 pub mod exec;
 pub mod gc;

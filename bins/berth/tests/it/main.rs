@@ -1,6 +1,7 @@
 //! End-to-end tests of the `berth` binary's image verbs: each test runs the real binary as root
 //! against its own temporary `--data-root`, and checks Docker's output formats.
 
+mod build_client;
 mod daemon_client;
 mod docker;
 mod filters;

@@ -18,7 +18,8 @@
 //!
 //! - `context.rs`: the context tar extracted safely (`..`, absolute symlinks and devices
 //!   cannot leave or harm the host), the Dockerfile and `.dockerignore` read from it.
-//! - `stage.rs`: one stage's walk over its instructions, with the cache.
+//! - `waves.rs`: the stages needed and their order (independent ones concurrently);
+//!   `stage.rs`: one stage's walk over its instructions, with the cache.
 //! - `steps.rs`: config-only instructions; `run.rs`: RUN; `copy.rs`: COPY/ADD (`fswalk.rs`:
 //!   reading sources inside their root).
 
@@ -31,6 +32,7 @@ mod fswalk;
 mod run;
 mod stage;
 mod steps;
+mod waves;
 
 use std::collections::BTreeMap;
 use std::io::Read;
