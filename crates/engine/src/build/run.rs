@@ -14,6 +14,20 @@ use super::steps::parse_id;
 use crate::container::{CreateOptions, HostConfig};
 use crate::{EngineError, LogOptions, Result};
 
+/// Build args every Dockerfile accepts without declaring them (Docker's list).
+pub(super) const PROXY_ARGS: [&str; 10] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 impl Build<'_> {
     pub(super) fn run_step(&mut self, state: &mut State, run: &Run, text: &str) -> Result<String> {
         let Some(parent) = state.id.clone() else {
@@ -35,7 +49,14 @@ impl Build<'_> {
             argv.push("true".into());
         }
         let mut env: Vec<String> = state.config.env.clone().unwrap_or_default();
-        for (k, v) in &state.args {
+        // Docker's predefined proxy args reach RUN without an ARG line; they are kept out of
+        // the image, its history and the cache key.
+        let proxies = self
+            .req
+            .build_args
+            .iter()
+            .filter(|(k, _)| PROXY_ARGS.contains(&k.as_str()) && !state.args.contains_key(*k));
+        for (k, v) in state.args.iter().chain(proxies) {
             if !env
                 .iter()
                 .any(|e| e.split_once('=').map(|(n, _)| n) == Some(k.as_str()))

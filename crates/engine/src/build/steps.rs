@@ -17,14 +17,7 @@ pub(super) const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 /// look like secrets.
 fn recordable(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let proxy = [
-        "http_proxy",
-        "https_proxy",
-        "ftp_proxy",
-        "no_proxy",
-        "all_proxy",
-    ];
-    !proxy.contains(&lower.as_str())
+    !super::run::PROXY_ARGS.contains(&name)
         && !["secret", "password", "passwd", "token", "key", "credential"]
             .iter()
             .any(|s| lower.contains(s))
