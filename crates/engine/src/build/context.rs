@@ -22,6 +22,43 @@ pub(super) struct Context {
     dir: tempfile::TempDir,
     root: File,
     pub(super) ignore: DockerIgnore,
+    /// A private tmpfs is mounted on `dir` (unmounted on drop).
+    tmpfs: bool,
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        if self.tmpfs {
+            let _ = nix::mount::umount2(self.dir.path(), nix::mount::MntFlags::MNT_DETACH);
+        }
+    }
+}
+
+/// The size cap of a context's tmpfs: half of the machine's memory (the kernel's default for
+/// tmpfs), pages only used as the context fills them.
+fn tmpfs_size() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(1 << 20);
+    kib * 1024 / 2
+}
+
+/// Mounts a private tmpfs on `dir`: creating a few hundred files there costs microseconds
+/// each, on a disk file system hundreds (measured: 70 of the 130 ms of a 20 MB context).
+fn mount_tmpfs(dir: &Path) -> bool {
+    use nix::mount::{mount, MsFlags};
+    let data = format!("size={},mode=0700", tmpfs_size());
+    mount(
+        Some("tmpfs"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(data.as_str()),
+    )
+    .is_ok()
 }
 
 impl Context {
@@ -33,19 +70,22 @@ impl Context {
             .prefix("ctx-")
             .tempdir_in(&base)
             .map_err(|e| EngineError::io("creating a context directory in", &base, e))?;
+        let tmpfs = mount_tmpfs(dir.path());
+        let guard = Context {
+            root: File::open(dir.path()).map_err(|e| EngineError::io("opening", dir.path(), e))?,
+            dir,
+            ignore: DockerIgnore::default(),
+            tmpfs,
+        };
         let opts = berth_fs::UnpackOptions {
             allow_devices: false,
             preserve_ownership: false,
         };
-        berth_fs::unpack_layer(tar, dir.path(), &opts).map_err(|e| {
+        berth_fs::unpack_layer(tar, guard.dir.path(), &opts).map_err(|e| {
             EngineError::InvalidArgument(format!("the build context is not a valid tar: {e}"))
         })?;
-        let root = File::open(dir.path()).map_err(|e| EngineError::io("opening", dir.path(), e))?;
-        let mut ctx = Context {
-            dir,
-            root,
-            ignore: DockerIgnore::default(),
-        };
+        // The root handle was opened after the mount: it is the tmpfs's root.
+        let mut ctx = guard;
         if let Some(text) = ctx.read_optional(".dockerignore")? {
             ctx.ignore = DockerIgnore::parse(&text)
                 .map_err(|e| EngineError::InvalidArgument(format!("invalid .dockerignore: {e}")))?;
@@ -102,6 +142,7 @@ impl Engine {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with("ctx-") {
                 let p = e.path();
+                let _ = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH);
                 let _ = if p.is_dir() {
                     std::fs::remove_dir_all(&p)
                 } else {
