@@ -137,8 +137,20 @@ impl Build<'_> {
             }
             Command::Maintainer(_) | Command::Arg(_) => {}
         }
+        let id = self.derive(state, &config, format!("/bin/sh -c #(nop)  {text}"))?;
+        state.config = config;
+        Ok(id)
+    }
+
+    /// A config-only image on top of `state`'s, with one history entry.
+    fn derive(
+        &self,
+        state: &State,
+        config: &ContainerConfig,
+        created_by: String,
+    ) -> Result<String> {
         let history = BuildHistory {
-            created_by: format!("/bin/sh -c #(nop)  {text}"),
+            created_by,
             created: self.now(),
             comment: None,
         };
@@ -147,7 +159,6 @@ impl Build<'_> {
             .engine
             .store
             .derive_config(parent.as_ref(), config.clone(), history)?;
-        state.config = config;
         Ok(id.to_string())
     }
 
@@ -183,20 +194,12 @@ impl Build<'_> {
                 return Ok(());
             }
         }
-        let history = BuildHistory {
-            created_by: "/bin/sh -c #(nop)  LABEL org.berth.build provenance".into(),
-            created: self.now(),
-            comment: None,
-        };
-        let parent = state.id.as_deref().map(parse_id).transpose()?;
-        let id = self
-            .engine
-            .store
-            .derive_config(parent.as_ref(), config.clone(), history)?;
-        self.protect(&id.to_string());
-        self.engine.cache_put(&key, &id.to_string());
+        let created_by = "/bin/sh -c #(nop)  LABEL org.berth.build provenance".to_string();
+        let id = self.derive(state, &config, created_by)?;
+        self.protect(&id);
+        self.engine.cache_put(&key, &id);
         state.config = config;
-        state.id = Some(id.to_string());
+        state.id = Some(id);
         Ok(())
     }
 
