@@ -203,7 +203,20 @@ impl ImageStore {
     /// and every live build lease. Read it *after* listing the candidates (a build records its
     /// lease before its image, so every image listed is already here). Sweeps dead leases.
     pub(crate) fn build_roots(&self) -> Result<BTreeSet<Digest>> {
-        let mut roots = read_ids(&self.root.join(CACHE_FILE))?;
+        let mut roots = self.cache_ids()?;
+        roots.extend(self.lease_roots()?);
+        Ok(roots)
+    }
+
+    /// The build cache index's ids (a GC root for `prune`; the automatic policy evicts them
+    /// last, see `enforce_keeping`).
+    pub(crate) fn cache_ids(&self) -> Result<BTreeSet<Digest>> {
+        read_ids(&self.root.join(CACHE_FILE))
+    }
+
+    /// The images of live build leases: nothing may delete them. Sweeps dead leases.
+    pub(crate) fn lease_roots(&self) -> Result<BTreeSet<Digest>> {
+        let mut roots = BTreeSet::new();
         let dir = self.root.join(BUILDS_DIR);
         if !dir.is_dir() {
             return Ok(roots);

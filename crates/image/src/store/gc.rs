@@ -95,7 +95,7 @@ pub struct PruneReport {
 /// store is larger than `max_bytes`, or the file system holding it has less than
 /// `min_free_percent` free, images no container uses are removed, least recently used first —
 /// dangling ones, and tagged ones too with `include_tagged` (as the kubelet's image GC does).
-/// Images of a live build and of the build cache are never evicted.
+/// Images of a live build are never evicted; the build cache's are evicted last.
 ///
 /// On by default ([`GcPolicy::default`]: keep 10 % of the file system free by evicting
 /// dangling images), so a host that builds and loads all day does not fill its disk with
@@ -326,11 +326,14 @@ impl ImageStore {
             .filter(|i| !in_use.contains(i.id()) && !keep.contains(i.id()))
             .filter(|i| policy.include_tagged || i.is_dangling())
             .collect();
-        // After listing: a build protects an image before recording it.
-        let build = self.build_roots()?;
-        candidates.retain(|i| !build.contains(i.id()));
-        // Dangling first, then least recently used.
-        candidates.sort_by_key(|i| (!i.is_dangling(), i.record.last_used));
+        // After listing: a build protects an image before recording it. Images of a build
+        // under way are never evicted; the build cache is, but after every other candidate
+        // (the cache is what makes the next build fast; space matters more).
+        let live = self.lease_roots()?;
+        candidates.retain(|i| !live.contains(i.id()));
+        let cache = self.cache_ids()?;
+        // Not cache first, dangling first, then least recently used.
+        candidates.sort_by_key(|i| (cache.contains(i.id()), !i.is_dangling(), i.record.last_used));
         for image in candidates {
             if !over(self) {
                 break;

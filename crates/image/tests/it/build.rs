@@ -281,7 +281,7 @@ fn the_same_build_twice_gives_the_same_image_ids() {
 }
 
 #[test]
-fn build_images_survive_prune_and_auto_gc_while_leased_and_as_cache() {
+fn build_images_survive_auto_gc_while_leased_and_prune_as_cache() {
     require_root!();
     let (_tmp, store) = temp_store();
     let stray = Img::new(vec![data_layer("stray", 9, 4096)], &[]);
@@ -348,12 +348,6 @@ fn build_images_survive_prune_and_auto_gc_while_leased_and_as_cache() {
         now.contains(&a) && now.contains(&b) && !now.contains(&c),
         "{now:?}"
     );
-    store.enforce(&store.policy().unwrap()).unwrap();
-    assert_eq!(
-        ids(&store).len(),
-        2,
-        "the cache survives the automatic policy"
-    );
     assert_eq!(store.build_cache().unwrap(), {
         let mut v = vec![a.clone(), b.clone()];
         v.sort();
@@ -369,6 +363,51 @@ fn build_images_survive_prune_and_auto_gc_while_leased_and_as_cache() {
     store.prune(&PruneOptions::default()).unwrap();
     assert!(ids(&store).is_empty());
     assert!(store.build_cache().unwrap().is_empty());
+}
+
+#[test]
+fn the_automatic_policy_evicts_the_build_cache_last() {
+    require_root!();
+    let (_tmp, store) = temp_store();
+    let cached = store
+        .derive_config(None, env(&["A=1"]), step("ENV A=1", 1))
+        .unwrap();
+    store.keep_as_cache(std::slice::from_ref(&cached)).unwrap();
+    let plain = store
+        .derive_config(None, env(&["B=1"]), step("ENV B=1", 2))
+        .unwrap();
+    let lease = store.build_lease().unwrap();
+    let building = lease
+        .store()
+        .derive_config(None, env(&["C=1"]), step("ENV C=1", 3))
+        .unwrap();
+    // A policy that is always over its limit: everything it may evict goes, in its order.
+    let policy = berth_image::GcPolicy {
+        max_bytes: 0,
+        ..store.policy().unwrap()
+    };
+    let report = store.enforce(&policy).unwrap();
+    let deleted: Vec<String> = report
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            berth_image::RemoveEvent::Deleted(d) if *d == cached || *d == plain => {
+                Some(d.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deleted,
+        [plain.to_string(), cached.to_string()],
+        "cache evicted last"
+    );
+    assert_eq!(
+        ids(&store),
+        vec![building.clone()],
+        "a live build's image stays"
+    );
+    drop(lease);
 }
 
 #[test]
