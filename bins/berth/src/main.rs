@@ -11,6 +11,7 @@
 //! Why the split by module: `commands/` holds one module per verb group; `gotemplate` the
 //! `--format` templates, `format` docker's sizes/ages/tables, `tty` the local terminal.
 
+mod buildview;
 mod commands;
 mod format;
 mod gotemplate;

@@ -11,6 +11,7 @@
 //! Output is docker's non-TTY form: `Sending build context to Docker daemon  N.NNkB` on
 //! stdout, then each `stream` text as is; an `error` message goes to stderr with exit 1;
 //! `-q` prints only the id; `--iidfile` gets the `aux.ID` (no newline, as docker writes it).
+//! On a terminal (`--progress auto|tty`) the stream goes through `buildview`'s compact view.
 //!
 //! The tar is built in memory (berth-client has no streamed-body call for `/build` yet).
 
@@ -62,6 +63,9 @@ pub struct Build {
     /// Write the image ID to the file.
     #[arg(long)]
     pub iidfile: Option<PathBuf>,
+    /// Output: "auto" (a compact view on a terminal, plain otherwise), "plain" or "tty".
+    #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "tty"])]
+    pub progress: String,
     /// The build context: a directory, or "-" for a tar (or a lone Dockerfile) on stdin.
     pub context: String,
 }
@@ -365,10 +369,19 @@ pub fn build(c: &Client, a: &Build) -> Result<()> {
         .stream(post, &path, Some(Client::body(tar)), &headers)
         .map_err(daemon)?
         .json_lines::<JsonMessage>();
+    let tty = match a.progress.as_str() {
+        "tty" => true,
+        "plain" => false,
+        _ => io::stdout().is_terminal(),
+    };
+    let mut view = tty.then(crate::buildview::TtyView::default);
     let mut id = None;
     for m in lines {
         let m = m.map_err(daemon)?;
         if let Some(e) = m.error {
+            if let Some(v) = view.as_mut() {
+                out.write_all(v.finish().as_bytes())?;
+            }
             out.flush()?;
             return Err(Exit {
                 code: 1,
@@ -377,12 +390,19 @@ pub fn build(c: &Client, a: &Build) -> Result<()> {
             .into());
         }
         if let Some(s) = &m.stream {
-            out.write_all(s.as_bytes())?;
+            match view.as_mut() {
+                Some(v) => out.write_all(v.feed(s).as_bytes())?,
+                None => out.write_all(s.as_bytes())?,
+            }
             out.flush()?;
         }
         if let Some(i) = m.aux.as_ref().and_then(|x| x["ID"].as_str()) {
             id = Some(i.to_string());
         }
+    }
+    if let Some(v) = view.as_mut() {
+        out.write_all(v.finish().as_bytes())?;
+        out.flush()?;
     }
     if let Some(f) = &a.iidfile {
         let id = id.ok_or_else(|| anyhow!("the daemon did not report the image id"))?;
