@@ -365,7 +365,7 @@ pub fn settings(args: &Args) -> Result<Settings> {
     let bridge = match args.bridge.clone().or(file.bridge) {
         Some(b) if b == "none" => None,
         Some(b) => {
-            if !berth_network_ifname_ok(&b) {
+            if !berth_network::sysctl::valid_ifname(&b) {
                 bail!("invalid --bridge {b:?}: use an interface name of 1 to 15 characters without '/' or spaces, or none");
             }
             Some(b)
@@ -428,17 +428,6 @@ pub fn settings(args: &Args) -> Result<Settings> {
         firewall_table,
         dns,
     })
-}
-
-/// Linux interface names: 1 to 15 bytes, no `/`, whitespace or `:`.
-fn berth_network_ifname_ok(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
 }
 
 /// A listening address berthd can serve.

@@ -215,11 +215,7 @@ fn networks_json(r: &berth_engine::ContainerRecord) -> Value {
                 "IPv6Gateway": "",
                 "GlobalIPv6Address": "",
                 "GlobalIPv6PrefixLen": 0,
-                "DNSNames": live.map(|_| {
-                    let mut n = vec![r.name.clone(), r.id[..12].to_string()];
-                    n.extend(ep.aliases.iter().cloned());
-                    n
-                }),
+                "DNSNames": live.map(|_| berth_engine::networks::dns_names(r, ep)),
             });
             (name.clone(), v)
         })

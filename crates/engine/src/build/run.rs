@@ -6,7 +6,7 @@
 //! `docker run` gets (seccomp, dropped capabilities, cgroups, networking, /etc files), and the
 //! engine already cleans up everything a container holds.
 
-use berth_build::{CommandLine, Run};
+use berth_build::Run;
 use berth_image::BuildHistory;
 
 use super::stage::{Build, State};
@@ -37,14 +37,7 @@ impl Build<'_> {
                     .into(),
             ));
         };
-        let mut argv = match &run.command {
-            CommandLine::Exec(v) => v.clone(),
-            CommandLine::Shell(s) => {
-                let mut v = Self::shell(&state.config);
-                v.push(s.clone());
-                v
-            }
-        };
+        let mut argv = Self::argv(&state.config, &run.command);
         if argv.is_empty() {
             argv.push("true".into());
         }

@@ -33,7 +33,8 @@ impl Build<'_> {
             .unwrap_or_else(|| DEFAULT_SHELL.iter().map(|s| s.to_string()).collect())
     }
 
-    fn argv(config: &ContainerConfig, line: &CommandLine) -> Vec<String> {
+    /// The command line of `line`: exec form as is, shell form through the stage's shell.
+    pub(super) fn argv(config: &ContainerConfig, line: &CommandLine) -> Vec<String> {
         match line {
             CommandLine::Exec(v) => v.clone(),
             CommandLine::Shell(s) => {

@@ -29,6 +29,18 @@ pub(super) fn stage_ref(file: &Dockerfile, name: &str, before: usize) -> Option<
     name.parse::<usize>().ok().filter(|i| *i < before)
 }
 
+/// The earlier stages stage `i` starts from (`FROM stage`) or copies from (`COPY --from`).
+fn stage_deps(file: &Dockerfile, i: usize) -> Vec<usize> {
+    let s = &file.stages[i];
+    let mut refs = vec![s.from.image.clone()];
+    for inst in &s.instructions {
+        if let Command::Copy(c) = &inst.command {
+            refs.extend(c.from.clone());
+        }
+    }
+    refs.iter().filter_map(|r| stage_ref(file, r, i)).collect()
+}
+
 impl Plan {
     pub(super) fn new(file: &Dockerfile, req: &BuildRequest) -> Result<Plan> {
         let target = match req.target.as_deref().filter(|t| !t.is_empty()) {
@@ -46,14 +58,7 @@ impl Plan {
             if !need.insert(i) {
                 continue;
             }
-            let s = &file.stages[i];
-            let mut refs = vec![s.from.image.clone()];
-            for inst in &s.instructions {
-                if let Command::Copy(c) = &inst.command {
-                    refs.extend(c.from.clone());
-                }
-            }
-            todo.extend(refs.iter().filter_map(|r| stage_ref(file, r, i)));
+            todo.extend(stage_deps(file, i));
         }
         Ok(Plan {
             stages: need.into_iter().collect(),
@@ -74,16 +79,7 @@ impl Build<'_> {
             first_step.insert(i, acc);
             acc += 1 + file.stages[i].instructions.len();
         }
-        let deps = |i: usize| -> Vec<usize> {
-            let s = &file.stages[i];
-            let mut refs = vec![s.from.image.clone()];
-            for inst in &s.instructions {
-                if let Command::Copy(c) = &inst.command {
-                    refs.extend(c.from.clone());
-                }
-            }
-            refs.iter().filter_map(|r| stage_ref(file, r, i)).collect()
-        };
+        let deps = |i: usize| stage_deps(file, i);
         let mut pending: Vec<usize> = plan.stages.clone();
         while !pending.is_empty() {
             let mut wave: Vec<usize> = pending

@@ -14,17 +14,13 @@
 
 use std::path::PathBuf;
 
-use berth_network::netlink::{Ipv4Net, Netlink};
+use berth_network::netlink::{container_mac, format_mac, Ipv4Net, Netlink};
 use berth_network::netns::{self, NetNs};
 
-use super::{mac_for, mac_string, Endpoint, LiveEndpoint, NetState, NetworkRecord};
+use super::{net_err, Endpoint, LiveEndpoint, NetState, NetworkRecord};
 use crate::container::options::{network_kind, NetworkKind};
 use crate::containers::ContainerRecord;
 use crate::{Engine, EngineError, Result};
-
-fn net_err(what: String) -> impl FnOnce(std::io::Error) -> EngineError {
-    move |e| EngineError::Internal(format!("{what}: {e}"))
-}
 
 impl Engine {
     /// Where the network namespace of container `id` is bind-mounted while it runs.
@@ -156,7 +152,7 @@ impl Engine {
             nl.create_veth(&host_ifname, &ifname, ns.file(), Some(&net.bridge))?;
             nl.set_hairpin(&host_ifname, true)?;
             nl.set_up(&host_ifname)?;
-            inside.set_mac(&ifname, mac_for(ip))?;
+            inside.set_mac(&ifname, container_mac(ip))?;
             inside.add_address(&ifname, Ipv4Net::new(ip, subnet.prefix()).expect("prefix"))?;
             inside.set_up(&ifname)?;
             if !net.internal && !*routed {
@@ -178,7 +174,7 @@ impl Engine {
             ip,
             prefix: subnet.prefix(),
             gateway,
-            mac: mac_string(mac_for(ip)),
+            mac: format_mac(container_mac(ip)),
             ifname,
             host_ifname,
         })
@@ -310,7 +306,7 @@ impl Engine {
 }
 
 /// The names a container answers to on a network: its name, its aliases, its short id.
-pub(super) fn dns_names(rec: &ContainerRecord, ep: &Endpoint) -> Vec<String> {
+pub fn dns_names(rec: &ContainerRecord, ep: &Endpoint) -> Vec<String> {
     let mut names = vec![rec.name.clone(), rec.id[..12].to_string()];
     names.extend(ep.aliases.iter().cloned());
     names

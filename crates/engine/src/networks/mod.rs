@@ -34,6 +34,7 @@ use std::net::Ipv4Addr;
 use berth_network::ipam::{AddressSpace, Cidr};
 use serde::{Deserialize, Serialize};
 
+pub use attach::dns_names;
 pub(crate) use names::Names;
 pub use request::{NetworkCreateRequest, NetworkIpam, NetworkIpamConfig};
 pub use store::{NetworkFilters, NetworkMember};
@@ -194,16 +195,7 @@ pub(crate) struct NetState {
     foreign_applied: Option<std::time::Instant>,
 }
 
-/// `02:42:` and the four bytes of `ip` (Docker's MAC for an IPv4 endpoint).
-pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
-    let o = ip.octets();
-    [0x02, 0x42, o[0], o[1], o[2], o[3]]
-}
-
-/// `aa:bb:…` formatting.
-pub fn mac_string(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+/// A kernel-side failure as the engine reports it: `what` and the errno's text.
+fn net_err(what: String) -> impl FnOnce(std::io::Error) -> crate::EngineError {
+    move |e| crate::EngineError::Internal(format!("{what}: {e}"))
 }

@@ -14,12 +14,8 @@ use berth_network::ipam::{self, AddressSpace, Cidr};
 use berth_network::netlink::{Ipv4Net, Netlink};
 
 use super::names::NetworkResolver;
-use super::{NetState, NetworkRecord};
+use super::{net_err, NetState, NetworkRecord};
 use crate::{Engine, EngineError, Result};
-
-fn net_err(what: String) -> impl FnOnce(std::io::Error) -> EngineError {
-    move |e| EngineError::Internal(format!("{what}: {e}"))
-}
 
 impl Engine {
     /// The bridge of `rec` with its gateway address, up; its DNS responder (user networks).
