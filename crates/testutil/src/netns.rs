@@ -64,6 +64,23 @@ impl TestNet {
     pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
         self.ns().run(f).expect("entering the test namespace")
     }
+
+    /// `GET path` over HTTP/1.0 to `addr` from inside the namespace: the trimmed body, or
+    /// `None` when nothing (or no HTTP answer) came back within a few seconds.
+    pub fn http_body(&self, addr: std::net::SocketAddr, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        use std::time::Duration;
+        let request = format!("GET {path} HTTP/1.0\r\n\r\n");
+        self.run(move || {
+            let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+            s.write_all(request.as_bytes()).ok()?;
+            let mut raw = String::new();
+            s.read_to_string(&mut raw).ok()?;
+            raw.split_once("\r\n\r\n")
+                .map(|(_, b)| b.trim().to_string())
+        })
+    }
 }
 
 impl Default for TestNet {

@@ -1,8 +1,7 @@
 //! `berth network …`, `run -p/--network/--network-alias`, `port` and ps's PORTS against a
 //! private berthd, with the docker CLI's output on the same daemon as the reference.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use berth_testutil::netns::TestNet;
@@ -82,13 +81,7 @@ fn network_verbs_ports_and_docker_parity() {
         let addr = SocketAddr::from((ip, 18070));
         let deadline = Instant::now() + Duration::from_secs(10);
         let body = loop {
-            let got = d.net.run(move || {
-                let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-                s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n").ok()?;
-                let mut out = String::new();
-                s.read_to_string(&mut out).ok()?;
-                out.split("\r\n\r\n").nth(1).map(|b| b.trim().to_string())
-            });
+            let got = d.net.http_body(addr, "/hostname");
             if let Some(b) = got {
                 break b;
             }

@@ -5,8 +5,7 @@
 //! Every daemon runs in a private network namespace of its own (`Daemon::start`), so its
 //! bridges, subnets and nftables table are its own; all traffic stays inside it.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use berth_testutil::netns::TestNet;
@@ -33,14 +32,7 @@ pub(crate) fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) 
 
 /// `GET /hostname` on `addr` from inside the daemon's namespace; the body, or `None`.
 pub(crate) fn get_hostname(net: &TestNet, addr: SocketAddr) -> Option<String> {
-    net.run(move || {
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-        s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.split("\r\n\r\n").nth(1).map(|b| b.trim().to_string())
-    })
+    net.http_body(addr, "/hostname")
 }
 
 pub(crate) fn net(d: &Daemon) -> &TestNet {

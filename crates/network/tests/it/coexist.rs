@@ -59,18 +59,7 @@ fn attach(nl: &mut Netlink, ns: &NetNs, bridge: &str, ip: Ipv4Net, gw: Ipv4Net) 
 }
 
 fn ping(from: &NetNs, to: Ipv4Net, tries: usize) -> bool {
-    let target = to.addr.to_string();
-    from.run(move || {
-        (0..tries).any(|_| {
-            Command::new("busybox")
-                .args(["ping", "-c1", "-W1", &target])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-    })
-    .unwrap()
+    crate::util::ping_from(from, &to.addr.to_string(), tries)
 }
 
 fn tagged_rules(tag: &str) -> usize {

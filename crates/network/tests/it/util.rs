@@ -149,3 +149,19 @@ pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// Whether `target` answers a ping from inside `ns` within `tries` one-second attempts.
+pub fn ping_from(ns: &NetNs, target: &str, tries: usize) -> bool {
+    let target = target.to_string();
+    ns.run(move || {
+        (0..tries).any(|_| {
+            std::process::Command::new("/bin/busybox")
+                .args(["ping", "-c1", "-W1", &target])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    })
+    .unwrap()
+}

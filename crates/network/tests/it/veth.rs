@@ -2,30 +2,14 @@
 //! route, a ping from the namespace to the bridge, then teardown by deleting the namespace.
 
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 use berth_network::netlink::{LinkAddress, Netlink};
 use berth_testutil::require_root;
 
 use crate::util::{
-    assert_no_links, assert_no_mounts_under, eventually, free_subnet, host, link_name, LinkGuard,
-    NsDir,
+    assert_no_links, assert_no_mounts_under, eventually, free_subnet, host, link_name, ping_from,
+    LinkGuard, NsDir,
 };
-
-fn ping_from(ns: &berth_network::netns::NetNs, target: &str, tries: usize) -> bool {
-    let target = target.to_string();
-    ns.run(move || {
-        (0..tries).any(|_| {
-            Command::new("/bin/busybox")
-                .args(["ping", "-c1", "-W1", &target])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-    })
-    .unwrap()
-}
 
 #[test]
 fn veth_into_netns_gets_eth0_addresses_route_and_pings_the_bridge() {
