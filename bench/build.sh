@@ -38,28 +38,8 @@ t_start=$(date +%s); load_start=$(cut -d" " -f1-3 /proc/loadavg)
 
 make_work /var/tmp/berth-build-bench
 ns_b=berth-bench-$$-b; ns_d=berth-bench-$$-d; ns_p=berth-bench-$$-p
-SOCKS=()
-# build_cleanup: remove containers while the daemons still answer, stop the daemons (bench_cleanup:
-# also unmounts what is left under $work, podman's overlays included), delete the namespaces.
-build_cleanup() {
-  local s ns pids ids
-  for s in ${SOCKS[@]+"${SOCKS[@]}"}; do
-    ids=$(timeout 20 "$DOCKER" -H "$s" ps -aq 2>/dev/null || true)
-    [ -z "$ids" ] || timeout 60 "$DOCKER" -H "$s" rm -f $ids >/dev/null 2>&1 || true
-  done
-  bench_cleanup
-  for ns in "$ns_b" "$ns_d" "$ns_p"; do
-    [ -e "/run/netns/$ns" ] || continue
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    if [ -n "$pids" ]; then
-      echo "$bench_me: processes left in $ns after the daemon stopped: $(ps -o pid=,comm= -p $(echo $pids | tr ' ' ,) | tr '\n' ' ')— killing them" >&2
-      kill -KILL $pids 2>/dev/null || true
-    fi
-    ip netns del "$ns" || true
-  done
-}
-trap build_cleanup EXIT
-for ns in "$ns_b" "$ns_d" "$ns_p"; do ip netns add "$ns"; ip netns exec "$ns" ip link set lo up; done
+trap ns_cleanup EXIT
+ns_add "$ns_b" "$ns_d" "$ns_p"
 
 cargo build --release -q -p berthd -p berth-shim-cli --manifest-path "$repo/Cargo.toml"
 archive="$work/base.tar"; "$here/make-archive.sh" "$archive" 1 1 2>"$work/image.log"
@@ -217,7 +197,6 @@ for k in $(printf '%s\n' "${!MED[@]}" | sort); do echo "$bench_me: $k = ${MED[$k
 for k in "${!OK[@]}"; do echo "$bench_me: $k checks: ${OK[$k]}" >&2; done
 
 # --- the report
-ms() { if num "${1:-}"; then awk -v s="$1" 'BEGIN{printf "%.1f", s*1000}'; else echo "${1:-–}"; fi; }
 # t V: seconds V as ms below 1 s, else s.
 t() { if num "${1:-}"; then awk -v s="$1" 'BEGIN{if (s < 1) printf "%.1f ms", s*1000; else printf "%.2f s", s}'; else echo "${1:-–}"; fi; }
 # verdict V LIMIT: "met" when V ≤ LIMIT (both numbers), "not met" when above, else "–".

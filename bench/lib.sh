@@ -65,6 +65,36 @@ bench_cleanup() {
   for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do stop "${BENCH_PIDS[i]}"; done
   [ -z "$work" ] || { unmount_under "$work"; rm -rf "$work"; }
 }
+# ms SECONDS: milliseconds with one decimal (a non-number is printed as is, "–" when empty).
+ms() { if num "${1:-}"; then awk -v s="$1" 'BEGIN{printf "%.1f", s*1000}'; else echo "${1:-–}"; fi; }
+# Daemons compared in private network namespaces: ns_add NAME… creates them (lo up) for
+# ns_cleanup, which removes the containers of every daemon in SOCKS while it still answers (then
+# runs SOCK_CLEANUP SOCK, if set, for what else a benchmark made there), runs bench_cleanup
+# (daemons stopped, $work unmounted and removed) and deletes the namespaces, killing any process
+# left in one. Set it as the EXIT trap.
+BENCH_NETNS=(); SOCKS=(); SOCK_CLEANUP=
+ns_add() {
+  local ns
+  for ns in "$@"; do ip netns add "$ns"; ip netns exec "$ns" ip link set lo up; BENCH_NETNS+=("$ns"); done
+}
+ns_cleanup() {
+  local s ns pids ids
+  for s in ${SOCKS[@]+"${SOCKS[@]}"}; do
+    ids=$(timeout 20 "$DOCKER" -H "$s" ps -aq 2>/dev/null || true)
+    [ -z "$ids" ] || timeout 60 "$DOCKER" -H "$s" rm -f $ids >/dev/null 2>&1 || true
+    [ -z "$SOCK_CLEANUP" ] || "$SOCK_CLEANUP" "$s"
+  done
+  bench_cleanup
+  for ns in ${BENCH_NETNS[@]+"${BENCH_NETNS[@]}"}; do
+    [ -e "/run/netns/$ns" ] || continue
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    if [ -n "$pids" ]; then
+      echo "$bench_me: processes left in $ns after the daemon stopped: $(ps -o pid=,comm= -p $(echo $pids | tr ' ' ,) | tr '\n' ' ')— killing them" >&2
+      kill -KILL $pids 2>/dev/null || true
+    fi
+    ip netns del "$ns" || true
+  done
+}
 # make_work PREFIX: work=a fresh PREFIX.XXXXXX directory (mode 755), cleaned up on exit, INT and TERM.
 make_work() {
   work=$(mktemp -d "$1.XXXXXX"); chmod 755 "$work"

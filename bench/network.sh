@@ -28,29 +28,11 @@ t_start=$(date +%s); load_start=$(cut -d" " -f1-3 /proc/loadavg)
 
 make_work /var/tmp/berth-network-bench
 ns_b=berth-bench-$$-b; ns_d=berth-bench-$$-d
-SOCKS=()
-# net_cleanup: remove the containers and networks while the daemons still answer, stop the
-# daemons and helpers (bench_cleanup: also unmounts what is left under $work), delete the namespaces.
-net_cleanup() {
-  local s ns pids
-  for s in ${SOCKS[@]+"${SOCKS[@]}"}; do
-    ids=$(timeout 20 "$DOCKER" -H "$s" ps -aq 2>/dev/null || true)
-    [ -z "$ids" ] || timeout 60 "$DOCKER" -H "$s" rm -f $ids >/dev/null 2>&1 || true
-    timeout 20 "$DOCKER" -H "$s" network rm benchnet >/dev/null 2>&1 || true
-  done
-  bench_cleanup
-  for ns in "$ns_b" "$ns_d"; do
-    [ -e "/run/netns/$ns" ] || continue
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    if [ -n "$pids" ]; then
-      echo "$bench_me: processes left in $ns after the daemon stopped: $(ps -o pid=,comm= -p $(echo $pids | tr ' ' ,) | tr '\n' ' ')— killing them" >&2
-      kill -KILL $pids 2>/dev/null || true
-    fi
-    ip netns del "$ns" || true
-  done
-}
-trap net_cleanup EXIT
-for ns in "$ns_b" "$ns_d"; do ip netns add "$ns"; ip netns exec "$ns" ip link set lo up; done
+# What ns_cleanup removes besides containers: the user network.
+drop_benchnet() { timeout 20 "$DOCKER" -H "$1" network rm benchnet >/dev/null 2>&1 || true; }
+SOCK_CLEANUP=drop_benchnet
+trap ns_cleanup EXIT
+ns_add "$ns_b" "$ns_d"
 # inns NS CMD…: CMD in NS's network namespace only (mounts, /sys and cgroups stay the host's).
 inns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
 # (Background processes are started with nsenter itself, not inns, so that $! is their pid: nsenter execs them.)
@@ -191,7 +173,6 @@ t_total=$(( $(date +%s) - t_start )); load_end=$(cut -d" " -f1-3 /proc/loadavg)
 for k in $(printf '%s\n' "${!MED[@]}" | sort); do echo "$bench_me: $k = ${MED[$k]}${NOTE[$k]:+ (${NOTE[$k]})}" >&2; done
 
 # --- the report
-ms() { if num "${1:-}"; then awk -v s="$1" 'BEGIN{printf "%.1f", s*1000}'; else echo "${1:-–}"; fi; }
 # extra A B: (A − B) in ms, signed, when both are numbers (seconds), else "–".
 extra() { if num "${1:-}" && num "${2:-}"; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%+.1f ms", (a-b)*1000}'; else echo "–"; fi; }
 # target NAME V: whether V − none is within berth's 5 ms target, by the medians and by the minima
