@@ -217,3 +217,19 @@ pub fn mounts_containing(needle: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Turns the image store's automatic collection off for a test's data root (before berth or
+/// berthd first opens it), unless a policy is already there.
+///
+/// The default policy keeps 10 % of the file system free by evicting dangling images and the
+/// build cache. The temp dirs of tests share the host's disk, so on a disk more than 90 % full
+/// that policy would evict the very images and cache entries a test is checking: a test's
+/// outcome must not depend on how full the machine's disk is. Tests of the policy itself set
+/// theirs explicitly (`berth system gc`).
+pub fn pin_gc_policy(data_root: &Path) {
+    std::fs::create_dir_all(data_root).expect("create the data root");
+    let file = data_root.join("gc-policy.json");
+    if !file.exists() {
+        std::fs::write(&file, r#"{"min_free_percent":0}"#).expect("write gc-policy.json");
+    }
+}

@@ -59,6 +59,7 @@ impl Daemon {
             .tempdir()
             .expect("tempdir");
         let sock = dir.path().join("run/berth.sock");
+        berth_testutil::pin_gc_policy(&dir.path().join("data"));
         let log = std::fs::File::create(dir.path().join("berthd.log")).expect("log");
         let net = berth_testutil::netns::TestNet::new();
         let mut cmd = Command::new(berthd);

@@ -61,6 +61,7 @@ impl Store {
             .prefix("berth-cli-it-")
             .tempdir()
             .expect("temp dir");
+        berth_testutil::pin_gc_policy(&dir.path().join("root"));
         Store { dir }
     }
 

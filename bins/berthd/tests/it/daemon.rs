@@ -82,6 +82,7 @@ impl Daemon {
         let pidfile = dir.path().join("run/berthd.pid");
         let config = dir.path().join("daemon.json");
         std::fs::write(&config, r#"{"log-level":"debug"}"#).expect("write daemon.json");
+        berth_testutil::pin_gc_policy(&dir.path().join("data"));
         let child = Self::spawn(dir.path(), &sock, &pidfile, &extra, net.as_ref());
         let d = Daemon {
             child,
