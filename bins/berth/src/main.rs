@@ -130,6 +130,11 @@ enum Cmd {
     Import(images::Import),
     /// Build an image from a Dockerfile (the legacy builder, over berthd).
     Build(commands::build::Build),
+    /// Manage builds.
+    Builder {
+        #[command(subcommand)]
+        cmd: BuilderCmd,
+    },
     /// Show the history of an image (`image history`).
     History(images::History),
     /// Download an image from a registry.
@@ -149,6 +154,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SystemCmd,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BuilderCmd {
+    /// Remove build cache.
+    Prune(commands::build::Prune),
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +246,9 @@ fn remote(cli: &Cli, cmd: &Cmd) -> Result<()> {
         Cmd::Import(_) | Cmd::History(_) => img(to_image_cmd(cmd)),
         Cmd::Pull(a) => api_images::pull(&c, a),
         Cmd::Build(a) => commands::build::build(&c, a),
+        Cmd::Builder {
+            cmd: BuilderCmd::Prune(a),
+        } => commands::build::prune(&c, a),
         Cmd::Push(a) => api_images::push(&c, a),
         Cmd::Info(a)
         | Cmd::System {

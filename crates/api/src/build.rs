@@ -1,6 +1,7 @@
 //! `POST /build`: the legacy builder's API, as `DOCKER_BUILDKIT=0 docker build` and docker-py
 //! call it. The body is the context tar; the answer a JSON message stream (`stream` lines,
-//! `aux.ID`, `error` at the end on failure).
+//! `aux.ID`, `error` at the end on failure). berth's own client may send a manifest context
+//! instead (`contextformat=berth-manifest-v1`, after `POST /build/blobs/missing`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -47,6 +48,15 @@ pub(crate) fn request(q: &Query) -> Result<(BuildRequest, bool), ApiError> {
         no_cache: q.flag("nocache"),
         network_mode: q.get("networkmode").unwrap_or("default").to_string(),
         pull: q.flag("pull"),
+        manifest_context: match q.get("contextformat").filter(|f| !f.is_empty()) {
+            None => false,
+            Some("berth-manifest-v1") => true,
+            Some(f) => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown contextformat {f:?}: send a tar, or berth-manifest-v1"
+                )))
+            }
+        },
     };
     Ok((req, q.flag("q")))
 }
@@ -100,4 +110,17 @@ pub async fn prune(engine: &Arc<Engine>) -> Result<Response<Body>, ApiError> {
         http::StatusCode::OK,
         &serde_json::json!({"CachesDeleted": r.deleted, "SpaceReclaimed": r.space_reclaimed}),
     ))
+}
+
+/// `POST /build/blobs/missing` (berth's extension, see `berth_build::manifest`): of the
+/// content digests in the body (a JSON array), those the daemon lacks.
+pub async fn missing_blobs(
+    engine: &Arc<Engine>,
+    body: bytes::Bytes,
+) -> Result<Response<Body>, ApiError> {
+    let digests: Vec<String> = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!("invalid body: a JSON array of sha256 digests: {e}"))
+    })?;
+    let missing = crate::blocking(engine, move |e| Ok(e.missing_context_blobs(&digests)?)).await?;
+    Ok(crate::body::json(http::StatusCode::OK, &missing))
 }

@@ -171,6 +171,9 @@ impl Api {
             }
             (&Method::POST, "/networks/prune") => return networks::prune(e, &q).await,
             (&Method::POST, "/build/prune") => return build::prune(e).await,
+            (&Method::POST, "/build/blobs/missing") => {
+                return build::missing_blobs(e, read_json(body).await?).await
+            }
             (&Method::GET, "/images/get") => {
                 let names = q.all("names").into_iter().map(str::to_string).collect();
                 return Ok(images::save(e, names).await);

@@ -27,6 +27,7 @@ mod flags;
 pub mod ignore;
 mod instructions;
 mod lexer;
+pub mod manifest;
 pub mod normalize;
 mod parser;
 

@@ -1,8 +1,24 @@
 //! The context tar (`.dockerignore`, symlinks, the Dockerfile always sent) and the flags.
 
 use super::*;
+use crate::commands::build_context::{is_archive, lone_dockerfile, prepare, Prepared, Sendable};
+
+/// The tar `berth build` would send to a daemon without manifest contexts.
+fn context_tar(dir: &Path, ignore: &DockerIgnore, always: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    Prepared::walk(dir, ignore, always)?.to_tar()
+}
+
+fn tar_of(s: Sendable) -> Vec<u8> {
+    match s {
+        Sendable::Archive(v) => v,
+        Sendable::Entries(p) => p.to_tar().unwrap(),
+    }
+}
+use berth_build::DockerIgnore;
 use clap::Parser;
+use std::io::Read;
 use std::os::unix::fs::symlink;
+use std::path::Path;
 
 #[derive(Debug, Parser)]
 struct T {
@@ -120,7 +136,8 @@ fn build_dockerfile_outside_the_context_gets_a_generated_name() {
         out.path().join("Other").to_str().unwrap(),
         d.path().to_str().unwrap(),
     ]);
-    let (tar, name) = prepare(&a).unwrap();
+    let (ctx, name) = prepare(&a).unwrap();
+    let tar = tar_of(ctx);
     assert!(
         name.starts_with(".dockerfile.") && name.len() == 32,
         "{name}"
@@ -233,7 +250,7 @@ fn build_stdin_archive_detection() {
     assert!(is_archive(b"\x1f\x8b\x08rest"));
     assert!(!is_archive(b"FROM scratch\n"));
     assert_eq!(
-        names(&lone_dockerfile(b"FROM scratch\n").unwrap()),
+        names(&lone_dockerfile(b"FROM scratch\n").to_tar().unwrap()),
         ["Dockerfile"]
     );
 }

@@ -4,7 +4,10 @@
 
 pub mod api_images;
 pub mod build;
+pub mod build_context;
+pub mod build_manifest;
 pub mod containers;
+pub mod digest_cache;
 pub mod exec;
 pub mod gc;
 pub mod images;
@@ -85,4 +88,13 @@ pub fn each(
         return Err(Exit::code(1));
     }
     Ok(())
+}
+
+/// docker's `prompt.Confirm`: `y`/`Y` is yes, anything else no.
+pub(crate) fn confirm(msg: &str) -> bool {
+    print!("{msg} [y/N] ");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let mut line = String::new();
+    let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line);
+    line.trim().eq_ignore_ascii_case("y")
 }

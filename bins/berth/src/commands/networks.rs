@@ -7,7 +7,7 @@
 //! `CheckDuplicate` because our API prefix is v1.43, where docker's client still sends it),
 //! so a capture of berth's requests diffs cleanly against docker's.
 
-use std::io::{BufRead, Write};
+use super::confirm;
 
 use anyhow::{bail, Result};
 use berth_client::{encode, Client};
@@ -181,15 +181,6 @@ fn ls_header(f: &str) -> String {
         "CreatedAt" => "CREATED AT".into(),
         other => other.to_uppercase(),
     }
-}
-
-/// docker's `prompt.Confirm`: `y`/`Y` is yes, anything else no.
-fn confirm(msg: &str) -> bool {
-    print!("{msg} [y/N] ");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
-    line.trim().eq_ignore_ascii_case("y")
 }
 
 pub fn run(c: &Client, cmd: &NetworkCmd) -> Result<()> {

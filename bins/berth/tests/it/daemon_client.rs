@@ -109,7 +109,40 @@ impl Daemon {
     pub(crate) fn berth_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
         c.arg("-H").arg(self.host()).args(args).stdin(Stdio::null());
+        // The client's own cache (build digests) stays in the test's directory.
+        c.env("XDG_CACHE_HOME", self.dir.path().join("cache"));
         c
+    }
+
+    /// berthd's `--data-root`.
+    pub(crate) fn data_root(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The client's cache directory (`XDG_CACHE_HOME` of [`Daemon::berth_cmd`]).
+    pub(crate) fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// `POST path` with `body` on a connection of its own; the status and the whole answer.
+    pub(crate) fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        use std::io::Read;
+        let mut s = UnixStream::connect(&self.sock).expect("connect to berthd");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: berth\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).expect("send head");
+        s.write_all(body).expect("send body");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("read the answer");
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, answer)
     }
 
     pub(crate) fn berth(&self, args: &[&str]) -> Run {
@@ -127,7 +160,13 @@ impl Daemon {
     }
 
     pub(crate) fn docker(&self, args: &[&str]) -> String {
+        self.docker_env(&[], args)
+    }
+
+    /// The docker CLI with `envs` set, asserting success; returns stdout.
+    pub(crate) fn docker_env(&self, envs: &[(&str, &str)], args: &[&str]) -> String {
         let out = Command::new(DOCKER)
+            .envs(envs.iter().copied())
             .arg("-H")
             .arg(self.host())
             .args(args)

@@ -2,6 +2,7 @@
 //! against its own temporary `--data-root`, and checks Docker's output formats.
 
 mod build_client;
+mod build_manifest;
 mod daemon_client;
 mod docker;
 mod filters;

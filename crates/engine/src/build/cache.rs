@@ -41,8 +41,9 @@ pub struct BuildCachePruneReport {
 }
 
 impl Engine {
-    /// `docker builder prune`: forgets every cache entry and removes the cache's images that
-    /// nothing else holds (a tag, a container, another image built on them stay).
+    /// `docker builder prune`: forgets every cache entry, removes the cache's images that
+    /// nothing else holds (a tag, a container, another image built on them stay) and the
+    /// content store of manifest contexts.
     pub fn prune_build_cache(&self) -> crate::Result<BuildCachePruneReport> {
         let ids = self.store.clear_build_cache()?;
         let dir = self.config.data_root.join("build/cache");
@@ -66,7 +67,7 @@ impl Engine {
         let after = self.store.disk_usage().map(|u| u.images_bytes).unwrap_or(0);
         Ok(BuildCachePruneReport {
             deleted,
-            space_reclaimed: before.saturating_sub(after),
+            space_reclaimed: before.saturating_sub(after) + self.clear_blobs(),
         })
     }
 }

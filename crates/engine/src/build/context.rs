@@ -6,11 +6,19 @@
 //! root, device nodes); a context is as untrusted as a layer. Why every read goes through
 //! `open_in_root`: the context may hold symlinks (`Dockerfile -> /etc/shadow`, a directory
 //! linking to `/`), and nothing the build reads may come from outside the context.
+//!
+//! A manifest context (`berth build`'s) is extracted the same way, as a skeleton: its files
+//! are empty and [`ContentIndex`] maps each one's inode to its blob, so a symlink inside the
+//! context finds its target's content, and a COPY whose key is all that is needed reads
+//! nothing.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use berth_build::DockerIgnore;
 
@@ -24,6 +32,38 @@ pub(super) struct Context {
     pub(super) ignore: DockerIgnore,
     /// A private tmpfs is mounted on `dir` (unmounted on drop).
     tmpfs: bool,
+    /// For a manifest context: where the (empty) files' contents are.
+    pub(super) content: Option<Arc<ContentIndex>>,
+}
+
+/// The contents of a manifest context's files, which are extracted empty: by inode of the
+/// empty file (so a path reached through the context's own symlinks finds its content too),
+/// the blob's digest and size.
+#[derive(Debug)]
+pub(super) struct ContentIndex {
+    by_inode: HashMap<u64, (String, u64)>,
+    blobs: PathBuf,
+}
+
+impl ContentIndex {
+    /// The digest and size of the file `meta` describes, when it is a manifest file.
+    pub(super) fn lookup(&self, meta: &std::fs::Metadata) -> Option<&(String, u64)> {
+        meta.is_file()
+            .then(|| self.by_inode.get(&meta.ino()))
+            .flatten()
+    }
+
+    /// The content of `f` (opened inside the context) and its size.
+    pub(super) fn open(&self, f: File) -> std::io::Result<(File, u64)> {
+        let meta = f.metadata()?;
+        match self.lookup(&meta) {
+            Some((digest, size)) => {
+                let p = self.blobs.join(digest.trim_start_matches("sha256:"));
+                Ok((File::open(p)?, *size))
+            }
+            None => Ok((f, meta.len())),
+        }
+    }
 }
 
 impl Drop for Context {
@@ -64,6 +104,38 @@ fn mount_tmpfs(dir: &Path) -> bool {
 impl Context {
     /// Extracts `tar` under the data root's `build/` directory.
     pub(super) fn extract(engine: &Engine, tar: impl Read) -> Result<Context> {
+        let mut ctx = Self::unpack(engine, tar)?;
+        ctx.read_ignore()?;
+        Ok(ctx)
+    }
+
+    /// A manifest context (`berth_build::manifest`): its blobs received into the store, its
+    /// skeleton extracted, each empty file indexed to its content.
+    pub(super) fn receive_manifest(engine: &Engine, tar: impl Read) -> Result<Context> {
+        let manifest = engine.receive_manifest_context(tar)?;
+        let skeleton = manifest.skeleton_tar().map_err(|e| {
+            EngineError::InvalidArgument(format!("the build context's manifest: {e}"))
+        })?;
+        let mut ctx = Self::unpack(engine, skeleton.as_slice())?;
+        let mut by_inode = HashMap::new();
+        for e in manifest.entries.iter().filter(|e| e.digest.is_some()) {
+            let flags = libc::O_PATH | libc::O_NOFOLLOW;
+            if let Ok(f) = ctx.open(Path::new(e.path.trim_end_matches('/')), flags) {
+                if let Ok(m) = f.metadata() {
+                    let digest = e.digest.clone().unwrap_or_default();
+                    by_inode.insert(m.ino(), (digest, e.size));
+                }
+            }
+        }
+        ctx.content = Some(Arc::new(ContentIndex {
+            by_inode,
+            blobs: engine.blob_dir(),
+        }));
+        ctx.read_ignore()?;
+        Ok(ctx)
+    }
+
+    fn unpack(engine: &Engine, tar: impl Read) -> Result<Context> {
         let base = engine.config.data_root.join("build");
         std::fs::create_dir_all(&base).map_err(|e| EngineError::io("creating", &base, e))?;
         let dir = tempfile::Builder::new()
@@ -71,26 +143,30 @@ impl Context {
             .tempdir_in(&base)
             .map_err(|e| EngineError::io("creating a context directory in", &base, e))?;
         let tmpfs = mount_tmpfs(dir.path());
-        let guard = Context {
+        // The root handle is opened after the mount: it is the tmpfs's root.
+        let ctx = Context {
             root: File::open(dir.path()).map_err(|e| EngineError::io("opening", dir.path(), e))?,
             dir,
             ignore: DockerIgnore::default(),
             tmpfs,
+            content: None,
         };
         let opts = berth_fs::UnpackOptions {
             allow_devices: false,
             preserve_ownership: false,
         };
-        berth_fs::unpack_layer(tar, guard.dir.path(), &opts).map_err(|e| {
+        berth_fs::unpack_layer(tar, ctx.dir.path(), &opts).map_err(|e| {
             EngineError::InvalidArgument(format!("the build context is not a valid tar: {e}"))
         })?;
-        // The root handle was opened after the mount: it is the tmpfs's root.
-        let mut ctx = guard;
-        if let Some(text) = ctx.read_optional(".dockerignore")? {
-            ctx.ignore = DockerIgnore::parse(&text)
+        Ok(ctx)
+    }
+
+    fn read_ignore(&mut self) -> Result<()> {
+        if let Some(text) = self.read_optional(".dockerignore")? {
+            self.ignore = DockerIgnore::parse(&text)
                 .map_err(|e| EngineError::InvalidArgument(format!("invalid .dockerignore: {e}")))?;
         }
-        Ok(ctx)
+        Ok(())
     }
 
     /// The context's directory (reads below it must use [`Context::open`]).
@@ -104,7 +180,13 @@ impl Context {
     }
 
     fn read_optional(&self, name: &str) -> Result<Option<String>> {
-        match self.open(Path::new(name), libc::O_RDONLY) {
+        let opened = self
+            .open(Path::new(name), libc::O_RDONLY)
+            .and_then(|f| match &self.content {
+                Some(c) => c.open(f).map(|(f, _)| f),
+                None => Ok(f),
+            });
+        match opened {
             Ok(mut f) => {
                 let mut s = String::new();
                 f.read_to_string(&mut s).map_err(|e| {
@@ -140,7 +222,14 @@ impl Engine {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("ctx-") {
+            if name == "blobs" {
+                // Half-written blobs of an interrupted receive.
+                for b in std::fs::read_dir(e.path()).into_iter().flatten().flatten() {
+                    if b.file_name().to_string_lossy().starts_with(".tmp-") {
+                        let _ = std::fs::remove_file(b.path());
+                    }
+                }
+            } else if name.starts_with("ctx-") {
                 let p = e.path();
                 let _ = nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH);
                 let _ = if p.is_dir() {

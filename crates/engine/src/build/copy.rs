@@ -8,14 +8,14 @@
 //! and files are opened with `open_in_root`, so neither a context nor a stage image can make
 //! the build read a host file.
 
-use std::io::{Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use berth_build::{Copy, CopySource};
 use berth_image::BuildHistory;
 use sha2::{Digest as _, Sha256};
 
-use super::fswalk::{excluded, expand_glob, link_in, meta_in, open_in, walk};
+use super::fswalk::{content_in, digest_in, excluded, expand_glob, link_in, meta_in, walk};
 use super::stage::{stage_ref, Build, State};
 use super::steps::parse_id;
 use crate::{EngineError, Result};
@@ -35,6 +35,8 @@ pub(super) struct Source {
     /// The key of a temporary rootfs to remove afterwards.
     mounted: Option<String>,
     pub(super) ignore: Option<berth_build::DockerIgnore>,
+    /// A manifest context's contents (its files are extracted empty).
+    pub(super) content: Option<std::sync::Arc<super::context::ContentIndex>>,
 }
 
 impl Build<'_> {
@@ -47,6 +49,7 @@ impl Build<'_> {
                 fd,
                 mounted: None,
                 ignore: Some(self.ctx.ignore.clone()),
+                content: self.ctx.content.clone(),
             });
         };
         let image = match stage_ref(self.file, from, self.current) {
@@ -85,6 +88,7 @@ impl Build<'_> {
             fd,
             mounted: Some(key),
             ignore: None,
+            content: None,
         })
     }
 
@@ -172,11 +176,10 @@ impl Build<'_> {
         let result = (|| {
             let mut h = Sha256::new();
             for e in self.select(state, c, &src)? {
-                h.update(format!("{}\0{:o}\0{}\0", e.dest, e.meta.mode(), e.meta.len()).as_bytes());
+                h.update(format!("{}\0{:o}\0", e.dest, e.meta.mode()).as_bytes());
                 if e.meta.is_file() {
-                    let mut f = open_in(&src, &e.src)?;
-                    std::io::copy(&mut f, &mut h)
-                        .map_err(|er| EngineError::io("reading", &e.src, er))?;
+                    let (digest, size) = digest_in(&src, &e)?;
+                    h.update(format!("{size}\0{digest}\0").as_bytes());
                 } else if e.meta.file_type().is_symlink() {
                     h.update(link_in(&src, &e.src)?.as_os_str().as_encoded_bytes());
                 }
@@ -249,7 +252,7 @@ impl Build<'_> {
                 } else if ft.is_file() {
                     // ADD: a local tar archive (plain or gzip) is unpacked at the destination.
                     if add && c.from.is_none() {
-                        let f = open_in(&src, &e.src)?;
+                        let (f, _) = content_in(&src, e)?;
                         if let Some(archive) = super::addtar::open_archive(f)? {
                             let dir = if c.dest.ends_with('/') || entries.len() > 1 {
                                 e.dest.rsplit_once('/').map_or("", |(d, _)| d).to_string()
@@ -260,10 +263,10 @@ impl Build<'_> {
                             continue;
                         }
                     }
+                    let (f, size) = content_in(&src, e)?;
                     h.set_entry_type(tar::EntryType::Regular);
-                    h.set_size(e.meta.len());
-                    let f = open_in(&src, &e.src)?;
-                    tar.append_data(&mut h, path, f).map_err(io)?;
+                    h.set_size(size);
+                    tar.append_data(&mut h, path, f.take(size)).map_err(io)?;
                 }
             }
             for s in &c.sources {

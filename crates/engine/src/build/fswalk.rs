@@ -19,6 +19,30 @@ pub(super) fn open_in(src: &Source, rel: &Path) -> Result<std::fs::File> {
         .map_err(|e| EngineError::io("opening", rel, e))
 }
 
+/// A regular file's content and size; a manifest context's file is read from the content
+/// store.
+pub(super) fn content_in(src: &Source, e: &Entry) -> Result<(std::fs::File, u64)> {
+    let f = open_in(src, &e.src)?;
+    match &src.content {
+        Some(c) => c
+            .open(f)
+            .map_err(|er| EngineError::io("reading", &e.src, er)),
+        None => Ok((f, e.meta.len())),
+    }
+}
+
+/// A regular file's `sha256:` digest and size; a manifest context's are known without reading.
+pub(super) fn digest_in(src: &Source, e: &Entry) -> Result<(String, u64)> {
+    use sha2::{Digest as _, Sha256};
+    if let Some(known) = src.content.as_ref().and_then(|c| c.lookup(&e.meta)) {
+        return Ok(known.clone());
+    }
+    let (mut f, size) = content_in(src, e)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|er| EngineError::io("reading", &e.src, er))?;
+    Ok((format!("sha256:{:x}", h.finalize()), size))
+}
+
 /// `rel`'s own metadata (a symlink is not followed), every component resolved inside the
 /// source's root.
 pub(super) fn meta_in(src: &Source, rel: &str) -> Result<std::fs::Metadata> {

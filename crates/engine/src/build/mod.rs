@@ -17,13 +17,16 @@
 //! its text, and the non-secret build args as labels (`org.berth.build.*`).
 //!
 //! - `context.rs`: the context tar extracted safely (`..`, absolute symlinks and devices
-//!   cannot leave or harm the host), the Dockerfile and `.dockerignore` read from it.
+//!   cannot leave or harm the host), the Dockerfile and `.dockerignore` read from it;
+//!   `blobs.rs`: the content store of manifest contexts, which `berth build` sends as a
+//!   manifest plus only the contents the daemon lacks.
 //! - `waves.rs`: the stages needed and their order (independent ones concurrently);
 //!   `stage.rs`: one stage's walk over its instructions, with the cache.
 //! - `steps.rs`: config-only instructions; `run.rs`: RUN; `copy.rs`: COPY/ADD (`fswalk.rs`:
 //!   reading sources inside their root).
 
 mod addtar;
+mod blobs;
 mod cache;
 pub use cache::BuildCachePruneReport;
 mod context;
@@ -60,6 +63,8 @@ pub struct BuildRequest {
     pub network_mode: String,
     /// `--pull`: refused (there is no registry to ask on these machines unless given).
     pub pull: bool,
+    /// The body is a manifest context (`berth_build::manifest`), not a plain tar.
+    pub manifest_context: bool,
 }
 
 /// What the build reports as it goes (the legacy builder's JSON stream).
@@ -90,7 +95,11 @@ impl Engine {
         context: impl Read,
         out: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildResult> {
-        let ctx = context::Context::extract(self, context)?;
+        let ctx = if req.manifest_context {
+            context::Context::receive_manifest(self, context)?
+        } else {
+            context::Context::extract(self, context)?
+        };
         let name = if req.dockerfile.is_empty() {
             "Dockerfile"
         } else {
@@ -107,16 +116,30 @@ impl Engine {
             );
         }
         let plan = stage::Plan::new(&file, req)?;
-        let mut run = stage::Build::new(self, &ctx, &file, &text, req, out);
-        let result = run.execute(&plan)?;
-        for t in &tags {
-            self.store.tag(&result.id, t)?;
+        // RUN's intermediate containers are removed by a thread of their own while the next
+        // steps go on; the scope ends (joining it) before the build returns.
+        let result = std::thread::scope(|s| {
+            let (reaper, bodies) = std::sync::mpsc::channel::<String>();
+            s.spawn(move || {
+                for id in bodies {
+                    let _ = self.remove_container(&id, true);
+                }
+            });
+            let mut run = stage::Build::new(self, &ctx, &file, &text, req, out, reaper);
+            let result = run.execute(&plan)?;
+            for t in &tags {
+                self.store.tag(&result.id, t)?;
+            }
+            run.say(&format!("Successfully built {}\n", &result.id[7..19]));
+            for t in &req.tags {
+                run.say(&format!("Successfully tagged {}\n", normalized(t)));
+            }
+            (run.out)(BuildEvent::Built(result.id.clone()));
+            Ok::<_, EngineError>(result)
+        })?;
+        if req.manifest_context {
+            self.sweep_blobs();
         }
-        run.say(&format!("Successfully built {}\n", &result.id[7..19]));
-        for t in &req.tags {
-            run.say(&format!("Successfully tagged {}\n", normalized(t)));
-        }
-        (run.out)(BuildEvent::Built(result.id.clone()));
         Ok(result)
     }
 }

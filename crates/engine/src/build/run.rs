@@ -113,7 +113,9 @@ impl Build<'_> {
             )?;
             Ok(id.to_string())
         })();
-        let _ = engine.remove_container(&rec.id, true);
+        if let Err(std::sync::mpsc::SendError(id)) = self.reaper.send(rec.id.clone()) {
+            let _ = engine.remove_container(&id, true);
+        }
         self.say(&format!(
             "Removing intermediate container {}\n",
             &rec.id[..12]

@@ -56,6 +56,9 @@ pub(super) struct Build<'a> {
     pub(super) current: usize,
     /// Protects the build's images until it ends; they are then kept as build cache.
     pub(super) lease: Option<std::sync::Arc<berth_image::BuildLease>>,
+    /// Intermediate containers go here to be removed beside the next steps (the build
+    /// joins the remover before it ends, so none outlives it).
+    pub(super) reaper: std::sync::mpsc::Sender<String>,
 }
 
 impl<'a> Build<'a> {
@@ -66,6 +69,7 @@ impl<'a> Build<'a> {
         text: &'a str,
         req: &'a BuildRequest,
         out: &'a mut dyn FnMut(BuildEvent),
+        reaper: std::sync::mpsc::Sender<String>,
     ) -> Build<'a> {
         let epoch = req
             .build_args
@@ -86,6 +90,7 @@ impl<'a> Build<'a> {
             epoch,
             current: 0,
             lease: engine.store.build_lease().ok().map(std::sync::Arc::new),
+            reaper,
         }
     }
 

@@ -98,12 +98,13 @@ impl Build<'_> {
             }
             let (engine, ctx, text, req) = (self.engine, self.ctx, self.text, self.req);
             let (total, epoch, lease) = (self.total, self.epoch, self.lease.clone());
+            let reaper = self.reaper.clone();
             let done = &self.stages;
             let results: Vec<_> = std::thread::scope(|s| {
                 let handles: Vec<_> = wave
                     .iter()
                     .map(|&i| {
-                        let (lease, step) = (lease.clone(), first_step[&i]);
+                        let (lease, step, reaper) = (lease.clone(), first_step[&i], reaper.clone());
                         s.spawn(move || {
                             let mut events = Vec::new();
                             let mut push = |e: BuildEvent| events.push(e);
@@ -122,6 +123,7 @@ impl Build<'_> {
                                 epoch,
                                 current: i,
                                 lease,
+                                reaper,
                             };
                             let r = sub.run_stage(i);
                             let state = sub.stages.remove(&i);
