@@ -41,7 +41,7 @@ ns_b=berth-bench-$$-b; ns_d=berth-bench-$$-d; ns_p=berth-bench-$$-p
 trap ns_cleanup EXIT
 ns_add "$ns_b" "$ns_d" "$ns_p"
 
-cargo build --release -q -p berthd -p berth-shim-cli --manifest-path "$repo/Cargo.toml"
+cargo build --release -q -p berthd -p berth-shim-cli -p berth-cli --manifest-path "$repo/Cargo.toml"
 archive="$work/base.tar"; "$here/make-archive.sh" "$archive" 1 1 2>"$work/image.log"
 base=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
 tag=bench/build:latest
@@ -132,11 +132,25 @@ cli="$DOCKER -H unix://$bd/berth.sock"
 if wait_ready "$berthd_pid" 200 $cli version; then
   VER[berth]=$($cli version -f '{{.Server.Version}}')
   $cli load -i "$archive" >/dev/null
-  measure berth "$cli" "env DOCKER_BUILDKIT=0 $cli build" ""
+  # berth's own CLI (manifest contexts; its digest cache under the bench directory). A cold
+  # run starts without build cache, content store or client digest cache, as BuildKit's
+  # cold runs start after `builder prune -af`.
+  bcli="env XDG_CACHE_HOME=$work/berth-cache $repo/target/release/berth -H unix://$bd/berth.sock"
+  measure berth "$cli" "$bcli build" "$bcli builder prune -f >/dev/null; rm -rf $work/berth-cache"
   berth_store=$(du -sb "$bd/data" | cut -f1)
+  # The same daemon through the docker CLI: the legacy API's plain tar on every build.
+  $bcli builder prune -f >/dev/null
+  measure berthdocker "$cli" "env DOCKER_BUILDKIT=0 $cli build" ""
 else
   MED[berth-cold]="fails: berthd did not start: $(tail -c 160 "$bd/daemon.log" | oneline)"
 fi
+# The docker CLI's floor: the same build sent to a server that only reads the context and
+# answers at once (bench/drain-build.py), i.e. what the plain-tar API costs before any builder.
+python3 "$here/drain-build.py" "$work/drain.sock" & drain_pid=$!; track "$drain_pid"
+if wait_ready "$drain_pid" 100 test -S "$work/drain.sock"; then
+  bench floor "env DOCKER_BUILDKIT=0 $DOCKER -H unix://$work/drain.sock build -t $tag $ctx" true
+fi
+stop "$drain_pid"
 ids=$($cli ps -aq 2>/dev/null || true); [ -z "$ids" ] || $cli rm -f $ids >/dev/null 2>&1 || true
 stop "$berthd_pid"
 
@@ -202,17 +216,17 @@ t() { if num "${1:-}"; then awk -v s="$1" 'BEGIN{if (s < 1) printf "%.1f ms", s*
 # verdict V LIMIT: "met" when V ≤ LIMIT (both numbers), "not met" when above, else "–".
 verdict() { if num "${1:-}" && num "${2:-}"; then awk -v v="$1" -v l="$2" 'BEGIN{print (v <= l ? "met" : "not met")}'; else echo "–"; fi; }
 half() { if num "${1:-}"; then awk -v v="$1" 'BEGIN{print v/2}'; else echo "–"; fi; }
-label() { case $1 in berth) echo "berth${VER[berth]:+ ${VER[berth]}} (legacy \`POST /build\`)";; legacy) echo "docker${VER[legacy]:+ ${VER[legacy]}}, legacy builder";;
+label() { case $1 in berth) echo "berth${VER[berth]:+ ${VER[berth]}} (\`berth build\`, manifest context)";; berthdocker) echo "berth${VER[berth]:+ ${VER[berth]}} via the docker CLI (plain tar)";; legacy) echo "docker${VER[legacy]:+ ${VER[legacy]}}, legacy builder";;
   buildkit) echo "docker${VER[buildkit]:+ ${VER[buildkit]}}, BuildKit";; podman) echo "podman${VER[podman]:+ ${VER[podman]}}${ISO[podman]:+ (${ISO[podman]})}";; esac; }
 bk_cold=${MED[buildkit-cold]:-}; bk_changed=${MED[buildkit-changed]:-}
 {
   echo "## Builds: a two-stage Dockerfile, cold, fully cached, one file changed"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')), kernel $(uname -r). berthd ${VER[berth]:-?} and dockerd ${VER[legacy]:-?} (Debian's docker.io) are driven by the docker CLI $("$DOCKER" version -f '{{.Client.Version}}' 2>/dev/null) with \`DOCKER_BUILDKIT=0\` (the legacy builder's \`POST /build\`); BuildKit by Debian's docker CLI $(cli20_version) (\`/usr/bin/docker\`, BuildKit built in) with \`DOCKER_BUILDKIT=1\` against the same dockerd; podman ${VER[podman]:-?} is its own CLI. $(hyperfine --version), $RUNS runs per figure after 1 warm-up, median. Script run time: ${t_total} s; load average (1, 5, 15 min) ${load_start} at the start, ${load_end} at the end (on $(nproc) cores)."
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')), kernel $(uname -r). berthd ${VER[berth]:-?} is driven by berth's own CLI (\`berth build\`: a manifest context, only the contents berthd lacks are sent, unchanged files' digests remembered by the client) and, as a second row, by the docker CLI; berthd and dockerd ${VER[legacy]:-?} (Debian's docker.io) are driven by the docker CLI $("$DOCKER" version -f '{{.Client.Version}}' 2>/dev/null) with \`DOCKER_BUILDKIT=0\` (the legacy builder's \`POST /build\`); BuildKit by Debian's docker CLI $(cli20_version) (\`/usr/bin/docker\`, BuildKit built in) with \`DOCKER_BUILDKIT=1\` against the same dockerd; podman ${VER[podman]:-?} is its own CLI. $(hyperfine --version), $RUNS runs per figure after 1 warm-up, median. Script run time: ${t_total} s; load average (1, 5, 15 min) ${load_start} at the start, ${load_end} at the end (on $(nproc) cores)."
   echo
   echo "| builder | cold (\`--no-cache\`) | vs berth | fully cached | vs berth | app.txt changed | vs berth | steps from cache (cached / changed build) |"
   echo "|---|---|---|---|---|---|---|---|"
-  for n in berth legacy buildkit podman; do
+  for n in berth berthdocker legacy buildkit podman; do
     c=${MED[$n-cold]:-–}; f=${MED[$n-cached]:-–}; g=${MED[$n-changed]:-–}
     echo "| $(label $n) | $(t "$c") | $(ratio "$c" "${MED[berth-cold]:-}") | $(t "$f") | $(ratio "$f" "${MED[berth-cached]:-}") | $(t "$g") | $(ratio "$g" "${MED[berth-changed]:-}") | ${HITS[$n]:-–} |"
   done
@@ -221,10 +235,11 @@ bk_cold=${MED[buildkit-cold]:-}; bk_changed=${MED[buildkit-changed]:-}
   echo
   echo "- Context: $(mib "$ctx_bytes") MiB in $ctx_files files: \`Dockerfile\`, \`data/\` (200 files of 100 KiB from /dev/urandom, generated once per run, the same for every builder), \`app.txt\` (one line). Base image: bench/make-archive.sh's busybox image (\`$base\`, busybox + 1 MiB), \`load\`ed into each builder; no registry, no network access."
   echo "- Cold: \`build --no-cache\`; before each run (untimed) the previous result is removed (\`rmi -f $tag\`), dangling images pruned (\`image prune -f\`) and, for BuildKit, its build cache too (\`builder prune -af\`: BuildKit would otherwise keep the transferred context, which the legacy builders receive in full on every build). Every cold build therefore includes the image-store writes (the 20 MiB COPY layer, the RUN and COPY layers, the configs) for all builders. Fully cached: the same build again after one that filled the cache. App.txt changed: before each run (untimed) app.txt gets a content no build has seen (\`app.txt, change N\`), so \`COPY data/\` stays cached and \`COPY app.txt\`, \`RUN\` and the second stage's \`COPY --from\` run again."
-  echo "- \"Steps from cache\" counts the \"Using cache\" / \"CACHED\" lines of one fully cached and one app.txt-changed build (each builder reports them its own way: the legacy builders and podman one line per cached instruction, BuildKit only for the instructions that make a filesystem snapshot: WORKDIR, COPY, RUN; compare within a row). Every build's result was checked: \`/sums\` of the image (\`create\` + \`cp\`, nothing run) equals \`busybox sha256sum data/* app.txt\` of the context on the host: $(for n in berth legacy buildkit podman; do printf '%s: %s. ' "$n" "${OK[$n]:-–}"; done)"
+  echo "- \"Steps from cache\" counts the \"Using cache\" / \"CACHED\" lines of one fully cached and one app.txt-changed build (each builder reports them its own way: the legacy builders and podman one line per cached instruction, BuildKit only for the instructions that make a filesystem snapshot: WORKDIR, COPY, RUN; compare within a row). Every build's result was checked: \`/sums\` of the image (\`create\` + \`cp\`, nothing run) equals \`busybox sha256sum data/* app.txt\` of the context on the host: $(for n in berth berthdocker legacy buildkit podman; do printf '%s: %s. ' "$n" "${OK[$n]:-–}"; done)"
   [ -z "${NOTE[podman]:-}" ] || echo "- podman ${NOTE[podman]}"
   echo "- Isolation: berthd and dockerd run in their own network namespaces (\`ip netns add\`, started with \`nsenter --net=/run/netns/NS\`) with their default bridges (the RUN step's container gets the default network), private data-root, exec-root and socket under the bench directory; podman (\`--root/--runroot\` under the bench directory, overlay, cgroupfs) runs in a third namespace. The builders are measured one after the other (berthd stopped before dockerd starts, dockerd stopped before podman)."
   echo "- \"vs berth\" is the builder's median over berth's (above 1: slower than berth)."
+  echo "- The docker CLI's floor: \`DOCKER_BUILDKIT=0 docker build\` of this context against a server that only reads the body and answers at once (bench/drain-build.py) takes $(t "${MED[floor]:-}") (median): the plain-tar API alone exceeds 50 ms, which is why berth's own CLI sends a manifest context (only the contents berthd lacks)."
   echo
   echo "The Dockerfile and the commands (CLI = \`docker -H unix://SOCK\` for berthd or dockerd, \`nsenter --net=/run/netns/NS podman --root … --runroot …\` for podman; CTX = the context directory):"
   echo
@@ -233,6 +248,8 @@ bk_cold=${MED[buildkit-cold]:-}; bk_changed=${MED[buildkit-changed]:-}
   echo '```'
   echo
   echo '```'
+  echo "berth -H unix://SOCK build [--no-cache] -t $tag CTX        # berth's own CLI"
+  echo "berth -H unix://SOCK builder prune -f; rm -rf CACHE          # before each of its cold runs"
   echo "env DOCKER_BUILDKIT=0 CLI build --no-cache -t $tag CTX      # cold, berth and docker's legacy builder (CLI 28)"
   echo "env DOCKER_BUILDKIT=0 CLI build -t $tag CTX                 # fully cached / app.txt changed"
   echo "env DOCKER_BUILDKIT=1 /usr/bin/docker -H unix://SOCK build --progress=plain [--no-cache] -t $tag CTX   # BuildKit (CLI 20.10)"
