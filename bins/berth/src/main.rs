@@ -128,6 +128,8 @@ enum Cmd {
     Rmi(images::Rm),
     /// Import a tarball to create a filesystem image (`image import`).
     Import(images::Import),
+    /// Define and run multi-container applications (docker compose).
+    Compose(commands::compose::Compose),
     /// Build an image from a Dockerfile (the legacy builder, over berthd).
     Build(commands::build::Build),
     /// Manage builds.
@@ -249,6 +251,7 @@ fn remote(cli: &Cli, cmd: &Cmd) -> Result<()> {
         Cmd::Builder {
             cmd: BuilderCmd::Prune(a),
         } => commands::build::prune(&c, a),
+        Cmd::Compose(a) => commands::compose::run(&c, a),
         Cmd::Push(a) => api_images::push(&c, a),
         Cmd::Info(a)
         | Cmd::System {

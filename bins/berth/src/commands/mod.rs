@@ -6,6 +6,7 @@ pub mod api_images;
 pub mod build;
 pub mod build_context;
 pub mod build_manifest;
+pub mod compose;
 pub mod containers;
 pub mod digest_cache;
 pub mod exec;

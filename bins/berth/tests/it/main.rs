@@ -3,6 +3,8 @@
 
 mod build_client;
 mod build_manifest;
+mod compose;
+mod compose_more;
 mod daemon_client;
 mod docker;
 mod filters;

@@ -1,0 +1,309 @@
+//! `up`: converge the daemon's state to the model, service by service in dependency order.
+//!
+//! Idempotence comes from labels: a container whose `com.docker.compose.config-hash` equals
+//! the service's [`berth_compose::Service::config_hash`] and whose image id is the current
+//! one is kept (started if stopped); others are recreated. Replicas are numbered from 1;
+//! scaling down removes the highest numbers first. Without `-d`, `up` then follows the logs
+//! of the project until every container exits or Ctrl-C, and stops the containers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use berth_api_types::ContainerSummary;
+use berth_client::{Client, LogsOptions};
+use berth_compose::Project;
+
+use super::deps::{self, Ready};
+use super::spec::{self, Replica};
+use super::{event, images, logs, resources, state, Ctx, Up};
+use crate::commands::{daemon, Exit};
+
+/// The project restricted to the services named on the command line (with their
+/// dependencies unless `no_deps`).
+pub fn select(full: &Project, services: &[String], no_deps: bool) -> Result<Project> {
+    let names: Vec<&str> = services.iter().map(String::as_str).collect();
+    let mut p = full.with_services(&names).map_err(|e| anyhow!("{e}"))?;
+    if no_deps && !services.is_empty() {
+        let drop: Vec<String> = p
+            .services
+            .keys()
+            .filter(|k| !services.contains(k))
+            .cloned()
+            .collect();
+        for k in drop {
+            let s = p.services.remove(&k).expect("listed");
+            p.disabled_services.insert(k, s);
+        }
+    }
+    Ok(p)
+}
+
+fn parse_scale(scale: &[String], p: &Project) -> Result<BTreeMap<String, usize>> {
+    let mut m = BTreeMap::new();
+    for s in scale {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("invalid --scale {s:?}: use SERVICE=NUM"))?;
+        let n = v
+            .parse()
+            .map_err(|_| anyhow!("invalid --scale {s:?}: {v:?} is not a number"))?;
+        if !p.services.contains_key(k) {
+            bail!("invalid --scale {s:?}: no such service: {k}");
+        }
+        m.insert(k.to_string(), n);
+    }
+    Ok(m)
+}
+
+/// Desired replicas: `--scale`, else `deploy.replicas`, else `scale`, else 1.
+fn replicas(p: &Project, name: &str, scale: &BTreeMap<String, usize>) -> usize {
+    let s = &p.services[name];
+    scale.get(name).copied().unwrap_or_else(|| {
+        s.deploy
+            .as_ref()
+            .and_then(|d| d.replicas)
+            .or(s.scale)
+            .map_or(1, |n| n as usize)
+    })
+}
+
+/// The stop timeout of a service's containers: `-t`, else `stop_grace_period`.
+pub fn stop_timeout(p: Option<&Project>, service: &str, t: Option<i64>) -> Option<i64> {
+    t.or_else(|| {
+        p.and_then(|p| p.services.get(service))
+            .and_then(|s| s.stop_grace_period)
+            .map(|d| d.as_secs() as i64)
+    })
+}
+
+/// Stops and removes one container, with docker compose's events.
+pub fn remove(c: &Client, x: &ContainerSummary, timeout: Option<i64>, volumes: bool) -> Result<()> {
+    let n = state::name(x);
+    if x.state == "running" || x.state == "restarting" {
+        event("Container", &n, "Stopping");
+        c.stop_container(&x.id, timeout, None).map_err(daemon)?;
+        event("Container", &n, "Stopped");
+    }
+    event("Container", &n, "Removing");
+    c.remove_container(&x.id, true, volumes).map_err(daemon)?;
+    event("Container", &n, "Removed");
+    Ok(())
+}
+
+/// `network_mode`, with `service:NAME` resolved to the first container of NAME.
+fn network_mode(c: &Client, p: &Project, mode: Option<&String>) -> Result<Option<String>> {
+    let Some(m) = mode else { return Ok(None) };
+    if let Some(svc) = m.strip_prefix("service:") {
+        let list = state::service_containers(c, &p.name, true, &[svc.to_string()])?;
+        let first = list.first().ok_or_else(|| {
+            anyhow!("network_mode {m:?}: service {svc:?} has no container; start it first")
+        })?;
+        return Ok(Some(format!("container:{}", first.id)));
+    }
+    Ok(Some(m.clone()))
+}
+
+/// What `converge` needs besides the service.
+struct Plan<'a> {
+    c: &'a Client,
+    p: &'a Project,
+    files: String,
+    a: &'a Up,
+}
+
+impl Plan<'_> {
+    fn create(&self, service: &str, number: u32, start: bool) -> Result<String> {
+        let s = &self.p.services[service];
+        let name = state::container_name(self.p, service, number);
+        let r = Replica {
+            project: self.p,
+            service: s,
+            name: name.clone(),
+            number,
+            image: state::image_name(self.p, service),
+            oneoff: false,
+            config_files: self.files.clone(),
+            network_mode: network_mode(self.c, self.p, s.network_mode.as_ref())?,
+        };
+        event("Container", &name, "Creating");
+        let body = spec::create_body(&r, true);
+        let res = self
+            .c
+            .create_container(Some(&name), &body)
+            .map_err(daemon)?;
+        for w in &res.warnings {
+            eprintln!("WARN[0000] {w}");
+        }
+        event("Container", &name, "Created");
+        if start {
+            self.start(&res.id, &name)?;
+        }
+        Ok(res.id)
+    }
+
+    fn start(&self, id: &str, name: &str) -> Result<()> {
+        event("Container", name, "Starting");
+        self.c.start_container(id).map_err(daemon)?;
+        event("Container", name, "Started");
+        Ok(())
+    }
+
+    /// Brings `service` to `n` replicas of its current configuration.
+    fn converge(&self, service: &str, n: usize) -> Result<()> {
+        let (c, p, a) = (self.c, self.p, self.a);
+        let s = &p.services[service];
+        if s.container_name.is_some() && n > 1 {
+            bail!("service {service:?} has container_name set and cannot be scaled to {n}; remove container_name to run several replicas");
+        }
+        let start = !a.no_start;
+        let hash = s.config_hash();
+        let image = images::image_id(c, &state::image_name(p, service))?;
+        let mut existing = state::service_containers(c, &p.name, true, &[service.to_string()])?;
+        existing.sort_by_key(state::number);
+        let timeout = stop_timeout(Some(p), service, a.timeout);
+        while existing.len() > n {
+            let x = existing.pop().expect("non-empty");
+            remove(c, &x, timeout, false)?;
+        }
+        let mut used = BTreeSet::new();
+        for x in &existing {
+            let number = state::number(x);
+            used.insert(number);
+            let name = state::name(x);
+            let stale = state::label(x, state::HASH) != hash
+                || image.as_ref().is_some_and(|i| *i != x.image_id);
+            if a.force_recreate || (stale && !a.no_recreate) {
+                event("Container", &name, "Recreate");
+                remove(c, x, timeout, false)?;
+                self.create(service, number, start)?;
+                event("Container", &name, "Recreated");
+            } else if x.state != "running" && start {
+                self.start(&x.id, &name)?;
+            } else {
+                event("Container", &name, "Running");
+            }
+        }
+        let mut k = 1;
+        while used.len() < n {
+            if used.insert(k) {
+                self.create(service, k, start)?;
+            }
+            k += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Containers of the project whose service is not in the model: warned about, or removed.
+fn orphans(c: &Client, full: &Project, remove_them: bool, timeout: Option<i64>) -> Result<()> {
+    let known: BTreeSet<&String> = full.all_services().map(|(k, _)| k).collect();
+    let list: Vec<ContainerSummary> = state::service_containers(c, &full.name, true, &[])?
+        .into_iter()
+        .filter(|x| !known.contains(&state::label(x, state::SERVICE).to_string()))
+        .collect();
+    if list.is_empty() {
+        return Ok(());
+    }
+    if remove_them {
+        for x in &list {
+            remove(c, x, timeout, false)?;
+        }
+    } else {
+        let names: Vec<String> = list.iter().map(state::name).collect();
+        eprintln!(
+            "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+            names.join(" ")
+        );
+    }
+    Ok(())
+}
+
+pub fn up(ctx: &Ctx, a: &Up) -> Result<()> {
+    let c = ctx.c;
+    let full = ctx.load(&a.services)?;
+    let p = select(&full, &a.services, a.no_deps)?;
+    let scale = parse_scale(&a.scale, &p)?;
+    images::ensure_images(c, &p, a.build, a.no_build)?;
+    resources::ensure_networks(c, &p)?;
+    resources::ensure_volumes(c, &p)?;
+    orphans(c, &full, a.remove_orphans, a.timeout)?;
+    let plan = Plan {
+        c,
+        p: &p,
+        files: ctx.config_files(),
+        a,
+    };
+    for name in p.start_order() {
+        if !a.no_start {
+            deps::wait_dependencies(c, &p, &p.services[&name])?;
+        }
+        plan.converge(&name, replicas(&p, &name, &scale))?;
+    }
+    let names: Vec<String> = p.services.keys().cloned().collect();
+    if a.wait {
+        let deadline = a
+            .wait_timeout
+            .map(|t| Instant::now() + Duration::from_secs(t));
+        for x in state::service_containers(c, &p.name, true, &names)? {
+            let n = state::name(&x);
+            event("Container", &n, "Waiting");
+            deps::wait_container(c, &n, Ready::RunningOrHealthy, deadline)?;
+            event("Container", &n, "Healthy");
+        }
+    }
+    if a.detach || a.wait || a.no_start {
+        return Ok(());
+    }
+    attach(ctx, &p, &names, a.timeout)
+}
+
+/// Follows the logs of the project's containers until they all exit (then returns) or
+/// SIGINT/SIGTERM arrives (then stops them, like docker compose, and exits 130).
+fn attach(ctx: &Ctx, p: &Project, names: &[String], timeout: Option<i64>) -> Result<()> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    set.add(Signal::SIGTERM);
+    // Blocked before any thread starts, so only the waiting thread below receives them.
+    set.thread_block()?;
+    let list = state::ordered(
+        Some(p),
+        state::service_containers(ctx.c, &p.name, true, names)?,
+    );
+    let prefixes = logs::prefixes(&p.name, &list, logs::use_color(false), false);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let o = LogsOptions {
+        follow: true,
+        tail: Some("all".into()),
+        ..LogsOptions::default()
+    };
+    let n = prefixes.len();
+    logs::follow_all(ctx.c.host(), prefixes, &o, &tx);
+    let (stx, srx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if set.wait().is_ok() {
+            let _ = stx.send(());
+        }
+    });
+    let mut ended = 0;
+    while ended < n {
+        if srx.try_recv().is_ok() {
+            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+            for x in list.iter().rev() {
+                let name = state::name(x);
+                let t = stop_timeout(Some(p), state::label(x, state::SERVICE), timeout);
+                event("Container", &name, "Stopping");
+                ctx.c.stop_container(&x.id, t, None).map_err(daemon)?;
+                event("Container", &name, "Stopped");
+            }
+            return Err(Exit::code(130));
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(_) => ended += 1,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}

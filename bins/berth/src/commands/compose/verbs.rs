@@ -1,0 +1,284 @@
+//! The flags of each compose verb, as docker compose v2 names them.
+
+use clap::Args;
+
+/// `config`.
+#[derive(Debug, Args)]
+pub struct Config {
+    /// Only validate the configuration, don't print anything.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print the service names, one per line.
+    #[arg(long = "services")]
+    pub list_services: bool,
+    /// Print the volume names, one per line.
+    #[arg(long = "volumes")]
+    pub list_volumes: bool,
+    /// Services to render (and their dependencies).
+    pub services: Vec<String>,
+}
+
+/// `up`.
+#[derive(Debug, Args, Default)]
+pub struct Up {
+    /// Detached mode: run containers in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Build images before starting containers.
+    #[arg(long)]
+    pub build: bool,
+    /// Don't build an image, even if it's policy.
+    #[arg(long, conflicts_with = "build")]
+    pub no_build: bool,
+    /// Recreate containers even if their configuration and image haven't changed.
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// If containers already exist, don't recreate them.
+    #[arg(long, conflicts_with = "force_recreate")]
+    pub no_recreate: bool,
+    /// Don't start linked services.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Remove containers for services not defined in the Compose file.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Scale SERVICE to NUM instances (SERVICE=NUM).
+    #[arg(long)]
+    pub scale: Vec<String>,
+    /// Wait for services to be running|healthy. Implies detached mode.
+    #[arg(long)]
+    pub wait: bool,
+    /// Maximum duration in seconds to wait for the project to be running|healthy.
+    #[arg(long)]
+    pub wait_timeout: Option<u64>,
+    /// Don't start the services after creating them.
+    #[arg(long)]
+    pub no_start: bool,
+    /// Use this timeout in seconds for container shutdown when attached or when containers
+    /// are already running.
+    #[arg(short = 't', long)]
+    pub timeout: Option<i64>,
+    /// Services to start (and their dependencies).
+    pub services: Vec<String>,
+}
+
+/// `down`.
+#[derive(Debug, Args)]
+pub struct Down {
+    /// Remove named volumes declared in the "volumes" section and anonymous volumes.
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Remove images used by services: "local" (no custom tag) or "all".
+    #[arg(long, value_parser = ["local", "all"])]
+    pub rmi: Option<String>,
+    /// Remove containers for services not defined in the Compose file.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Specify a shutdown timeout in seconds.
+    #[arg(short = 't', long)]
+    pub timeout: Option<i64>,
+}
+
+/// `ps`.
+#[derive(Debug, Args)]
+pub struct Ps {
+    /// Show all stopped containers.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display services.
+    #[arg(long = "services")]
+    pub list_services: bool,
+    /// Format the output: table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Services to list.
+    pub services: Vec<String>,
+}
+
+/// `ls`.
+#[derive(Debug, Args)]
+pub struct Ls {
+    /// Show all stopped Compose projects.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display project names.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format the output: table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+/// `logs`.
+#[derive(Debug, Args, Default)]
+pub struct Logs {
+    /// Follow log output.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show timestamps.
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Number of lines to show from the end of the logs for each container.
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Produce monochrome output.
+    #[arg(long)]
+    pub no_color: bool,
+    /// Don't print prefix in logs.
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Services to show.
+    pub services: Vec<String>,
+}
+
+/// Verbs that take only services.
+#[derive(Debug, Args)]
+pub struct Services {
+    /// Services (default: all).
+    pub services: Vec<String>,
+}
+
+/// `stop` and `restart`.
+#[derive(Debug, Args)]
+pub struct Timeout {
+    /// Specify a shutdown timeout in seconds.
+    #[arg(short = 't', long)]
+    pub timeout: Option<i64>,
+    /// Services (default: all).
+    pub services: Vec<String>,
+}
+
+/// `kill`.
+#[derive(Debug, Args)]
+pub struct Kill {
+    /// SIGNAL to send to the container.
+    #[arg(short, long, default_value = "SIGKILL")]
+    pub signal: String,
+    /// Services (default: all).
+    pub services: Vec<String>,
+}
+
+/// `rm`.
+#[derive(Debug, Args)]
+pub struct Rm {
+    /// Don't ask to confirm removal.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Stop the containers, if required, before removing.
+    #[arg(short, long)]
+    pub stop: bool,
+    /// Remove any anonymous volumes attached to containers.
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Services (default: all).
+    pub services: Vec<String>,
+}
+
+/// `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Disable pseudo-TTY allocation (by default a TTY is allocated on a terminal).
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Set environment variables.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Path to workdir directory for this command.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Run the command as this user.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Give extended privileges to the process.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Index of the container if service has multiple replicas.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// The service.
+    pub service: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run container in background and print container ID.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Automatically remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Set environment variables.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Don't start linked services.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Disable pseudo-TTY allocation (by default a TTY is allocated on a terminal).
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Override the entrypoint of the image.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Run as specified username or uid.
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Run command with all service's ports enabled and mapped to the host.
+    #[arg(long)]
+    pub service_ports: bool,
+    /// Build image before starting container.
+    #[arg(long)]
+    pub build: bool,
+    /// The service.
+    pub service: String,
+    /// The command and its arguments (default: the service's command).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Do not use cache when building the image.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image (ignored).
+    #[arg(long)]
+    pub pull: bool,
+    /// Don't print anything to STDOUT.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Set build-time variables for services.
+    #[arg(long = "build-arg")]
+    pub build_args: Vec<String>,
+    /// Services to build.
+    pub services: Vec<String>,
+}
+
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Ignore images that can be built.
+    #[arg(long)]
+    pub ignore_buildable: bool,
+    /// Pull without printing progress information.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Services to pull.
+    pub services: Vec<String>,
+}

@@ -1,0 +1,205 @@
+//! More `berth compose` tests against a private berthd: project isolation, `down -v`
+//! cleanup (with a `build:` service and an external volume), the attached `up` and `run`,
+//! and `config` (interpolation, invalid files with key paths and docker compose's exits).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::compose::{eventually, fetch, names, served, Stack, CLIENT, WEB};
+use crate::daemon_client::Daemon;
+use crate::Run;
+
+#[test]
+fn compose_projects_are_isolated() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    let a = Stack::new(&d, "pa", &format!("services:\n{WEB}{CLIENT}"));
+    a.ok(&["up", "-d"]);
+    let b_guard = Stack {
+        d: &d,
+        dir: tempfile::tempdir().expect("tempdir"),
+        name: "pb".into(),
+    };
+    std::fs::copy(a.file(), b_guard.file()).expect("copy");
+    b_guard.ok(&["up", "-d"]);
+    let a_web = d.ok(&["inspect", "-f", "{{.Id}}", "pa-web-1"]);
+    eventually("`web` in pa is pa's web", || {
+        served(fetch(&a, "pa", "web"), &a_web.trim()[..12])
+    });
+    let b_web = d.ok(&["inspect", "-f", "{{.Id}}", "pb-web-1"]);
+    let b_short = &b_web.trim()[..12];
+    eventually("`web` in pb is pb's web", || {
+        served(fetch(&b_guard, "pb", "web"), b_short)
+    });
+    let r = fetch(&a, "pa", "pb-web-1");
+    assert!(
+        !r.stdout.contains(b_short),
+        "pa reached pb's web by name: {r:?}"
+    );
+    let b_ip = d.ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.pb_default.IPAddress}}",
+        "pb-web-1",
+    ]);
+    assert!(
+        b_ip.trim().starts_with("172."),
+        "pb-web-1's address: {b_ip:?}"
+    );
+    let r = fetch(&a, "pa", b_ip.trim());
+    assert!(
+        !r.stdout.contains(b_short),
+        "pa reached pb's web by address: {r:?}"
+    );
+    assert_eq!(a.ok(&["ps", "-q"]).lines().count(), 2);
+}
+
+#[test]
+fn compose_down_v_removes_containers_networks_and_volumes() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    d.ok(&["volume", "create", "keep"]);
+    let yaml = format!(
+        "services:\n{WEB}    volumes: [\"data:/data\", \"keep:/keep\"]\n  tool:\n    build: ./tool\n    command: [\"busybox\", \"sleep\", \"300\"]\n    stop_grace_period: 1s\nvolumes:\n  data: {{}}\n  keep:\n    external: true\n"
+    );
+    let s = Stack::new(&d, "dn", &yaml);
+    let tool = s.dir.path().join("tool");
+    std::fs::create_dir(&tool).expect("mkdir");
+    std::fs::write(
+        tool.join("Dockerfile"),
+        "FROM bench/load:latest\nRUN echo built > /built\n",
+    )
+    .expect("Dockerfile");
+    let up = s.run(&["up", "-d"]);
+    assert!(up.ok, "{up:?}\n{}", d.log());
+    assert_eq!(
+        s.ok(&["exec", "-T", "tool", "cat", "/built"]),
+        "built\n",
+        "the service runs its built image dn-tool"
+    );
+    assert!(d
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .any(|v| v == "dn_data"));
+    let nets = || d.ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(nets().lines().any(|n| n == "dn_default"), "{}", nets());
+    assert_eq!(
+        d.ok(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{index .Labels \"com.docker.compose.project\"}}",
+            "dn_data"
+        ]),
+        "dn\n"
+    );
+
+    let down = s.run(&["down", "-v", "-t", "1", "--rmi", "local"]);
+    assert!(down.ok, "{down:?}");
+    assert!(s.ids().is_empty(), "containers left: {:?}", s.ids());
+    assert!(!nets().lines().any(|n| n == "dn_default"), "{}", nets());
+    let vols = d.ok(&["volume", "ls", "-q"]);
+    assert!(!vols.lines().any(|v| v == "dn_data"), "{vols}");
+    assert!(
+        vols.lines().any(|v| v == "keep"),
+        "external volume kept: {vols}"
+    );
+    assert!(
+        !d.berth(&["inspect", "dn-tool"]).ok,
+        "--rmi local removed dn-tool"
+    );
+}
+
+#[test]
+fn compose_up_attached_and_run() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    let yaml = "services:\n  job:\n    image: bench/load:latest\n    command: [\"sh\", \"-c\", \"echo one; echo two >&2\"]\n";
+    let s = Stack::new(&d, "at", yaml);
+    // Attached: the logs, prefixed, until every container has exited.
+    let up = s.run(&["up"]);
+    assert!(up.ok, "{up:?}");
+    assert!(up.stdout.contains("job-1  | one\n"), "{up:?}");
+    assert!(up.stdout.contains("job-1  | two\n"), "{up:?}");
+    assert!(up.stdout.contains("at-job-1 exited with code 0"), "{up:?}");
+    // run: a one-off container with the command overridden, removed with --rm.
+    let r = s.run(&[
+        "run",
+        "--rm",
+        "-T",
+        "-e",
+        "X=42",
+        "job",
+        "sh",
+        "-c",
+        "echo x=$X; exit 3",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (Some(3), "x=42\n"), "{r:?}");
+    assert_eq!(names(&s.ids()), ["at-job-1"], "the run container is gone");
+}
+
+fn compose_offline(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.arg("-H")
+        .arg(format!("unix://{}/none.sock", dir.display()))
+        .arg("compose")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("berth runs").into()
+}
+
+#[test]
+fn compose_config_interpolates_and_reports_invalid_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    std::fs::write(
+        p.join("compose.yaml"),
+        "name: cfg\nservices:\n  web:\n    image: \"bench/load:${TAG:-latest}\"\n    ports: [\"${PORT}:80\"]\n    volumes: [\"data:/d\"]\nvolumes:\n  data: {}\n",
+    )
+    .expect("write");
+    let r = compose_offline(p, &["config"], &[("PORT", "8080")]);
+    assert!(r.ok, "{r:?}");
+    assert!(
+        r.stdout.contains("image: bench/load:latest"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("published: '8080'") || r.stdout.contains("published: \"8080\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("name: cfg_data"), "{}", r.stdout);
+    assert_eq!(
+        compose_offline(p, &["config", "--services"], &[("PORT", "1")]).stdout,
+        "web\n"
+    );
+    assert_eq!(
+        compose_offline(p, &["config", "--volumes"], &[("PORT", "1")]).stdout,
+        "data\n"
+    );
+    let q = compose_offline(p, &["config", "-q"], &[("PORT", "1")]);
+    assert!(q.ok && q.stdout.is_empty(), "{q:?}");
+
+    std::fs::write(
+        p.join("bad.yaml"),
+        "services:\n  web:\n    image: x\n    restart: sometimes\n",
+    )
+    .expect("write");
+    let r = compose_offline(p, &["-f", "bad.yaml", "config"], &[]);
+    assert_eq!(r.code, Some(15), "{r:?}");
+    assert!(r.stderr.contains("services.web.restart"), "{r:?}");
+    let empty = tempfile::tempdir().expect("tempdir");
+    let r = compose_offline(empty.path(), &["config"], &[]);
+    assert_eq!(r.code, Some(14), "{r:?}");
+    assert!(r.stderr.contains("no configuration file provided"), "{r:?}");
+}
