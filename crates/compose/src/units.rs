@@ -17,16 +17,26 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(n) = s.parse::<u64>() {
         return Ok(Duration::from_secs(n));
     }
+    go_nanos(s)
+        .map(|n| Duration::from_nanos(n.round() as u64))
+        .ok_or_else(bad)
+}
+
+/// The nanoseconds of a Go duration made only of `NUMBER UNIT` pairs (units `ns`, `us`,
+/// `µs`, `ms`, `s`, `m`, `h`; decimals allowed), as Go's `time.ParseDuration` reads them;
+/// `None` for anything else, a bare number included.
+pub fn go_nanos(s: &str) -> Option<f64> {
+    if s.is_empty() {
+        return None;
+    }
     let mut total: f64 = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         if n == 0 {
-            return Err(bad());
+            return None;
         }
-        let num: f64 = rest[..n].parse().map_err(|_| bad())?;
+        let num: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
         let u = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -38,12 +48,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            _ => return Err(bad()),
+            _ => return None,
         };
         total += num * nanos;
         rest = &rest[u..];
     }
-    Ok(Duration::from_nanos(total.round() as u64))
+    Some(total)
 }
 
 /// Formats a duration like Go's `time.Duration.String` (what `docker compose config` prints):

@@ -329,7 +329,12 @@ pub struct Top {
 pub fn top(c: &Client, a: &Top) -> Result<()> {
     let args = (!a.ps_args.is_empty()).then(|| a.ps_args.join(" "));
     let v = c.top(&a.container, args.as_deref()).map_err(daemon)?;
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    print!("{}", crate::format::table(&top_rows(&v)));
+    Ok(())
+}
+
+/// The table of a `GET /containers/{id}/top` answer: its titles, then one row a process.
+pub fn top_rows(v: &Value) -> Vec<Vec<String>> {
     let strs = |x: &Value| -> Vec<String> {
         x.as_array()
             .map(|a| {
@@ -339,12 +344,9 @@ pub fn top(c: &Client, a: &Top) -> Result<()> {
             })
             .unwrap_or_default()
     };
-    rows.push(strs(&v["Titles"]));
-    for p in v["Processes"].as_array().into_iter().flatten() {
-        rows.push(strs(p));
-    }
-    print!("{}", crate::format::table(&rows));
-    Ok(())
+    let mut rows = vec![strs(&v["Titles"])];
+    rows.extend(v["Processes"].as_array().into_iter().flatten().map(strs));
+    rows
 }
 
 #[derive(Debug, Args)]

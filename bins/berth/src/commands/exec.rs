@@ -57,13 +57,19 @@ pub fn exec(c: &Client, a: &Exec) -> Result<()> {
     if a.detach {
         return c.exec_start_detached(&exec_id).map_err(daemon);
     }
-    let conn = c.exec_start(&exec_id, a.tty).map_err(daemon)?;
-    let raw = a.tty.then(crate::tty::RawMode::enter);
-    let input: Option<Box<dyn io::Read + Send>> = a.interactive.then(|| Box::new(io::stdin()) as _);
+    attach_exec(c, &exec_id, a.tty, a.interactive)
+}
+
+/// Starts exec `exec_id` attached to this terminal (stdin too when `stdin`), and ends with
+/// its exit code as berth's.
+pub fn attach_exec(c: &Client, exec_id: &str, tty: bool, stdin: bool) -> Result<()> {
+    let conn = c.exec_start(exec_id, tty).map_err(daemon)?;
+    let raw = tty.then(crate::tty::RawMode::enter);
+    let input: Option<Box<dyn io::Read + Send>> = stdin.then(|| Box::new(io::stdin()) as _);
     let pumped = conn.pump(input, &mut io::stdout(), &mut io::stderr());
     drop(raw);
     pumped.map_err(daemon)?;
-    let v = c.exec_inspect(&exec_id).map_err(daemon)?;
+    let v = c.exec_inspect(exec_id).map_err(daemon)?;
     match v["ExitCode"].as_i64() {
         Some(0) | None => Ok(()),
         Some(code) => Err(Exit::code(code)),

@@ -55,34 +55,12 @@ pub fn parse_restart(s: &str) -> Result<Value> {
 
 /// A Go duration (`1h2m3s`, `500ms`, `10s`) in nanoseconds.
 pub fn duration_ns(s: &str) -> Result<i64> {
-    let bad = || anyhow!("time: invalid duration \"{s}\"");
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest == "0" {
+    if s == "0" {
         return Ok(0);
     }
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let n: f64 = rest[..end].parse().map_err(|_| bad())?;
-        rest = &rest[end..];
-        let uend = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..uend] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        total += n * mult;
-        rest = &rest[uend..];
-    }
-    Ok(total as i64)
+    berth_compose::units::go_nanos(s)
+        .map(|n| n as i64)
+        .ok_or_else(|| anyhow!("time: invalid duration \"{s}\""))
 }
 
 /// `--mount type=…,source=…,target=…,readonly,…` → a Docker `Mount`.

@@ -44,17 +44,7 @@ pub fn exec(ctx: &Ctx, a: &ExecArgs) -> Result<()> {
     if a.detach {
         return c.exec_start_detached(&exec_id).map_err(daemon);
     }
-    let conn = c.exec_start(&exec_id, tty).map_err(daemon)?;
-    let raw = tty.then(crate::tty::RawMode::enter);
-    let input: Option<Box<dyn Read + Send>> = Some(Box::new(io::stdin()));
-    let pumped = conn.pump(input, &mut io::stdout(), &mut io::stderr());
-    drop(raw);
-    pumped.map_err(daemon)?;
-    let v = c.exec_inspect(&exec_id).map_err(daemon)?;
-    match v["ExitCode"].as_i64() {
-        Some(0) | None => Ok(()),
-        Some(code) => Err(Exit::code(code)),
-    }
+    crate::commands::exec::attach_exec(c, &exec_id, tty, true)
 }
 
 fn random_hex() -> String {

@@ -194,18 +194,7 @@ pub fn top(ctx: &Ctx, a: &Services) -> Result<()> {
         }
         println!("{}", state::name(x));
         let v = ctx.c.top(&x.id, None).map_err(daemon)?;
-        let strs = |x: &Value| -> Vec<String> {
-            x.as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| s.as_str().unwrap_or_default().to_string())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let mut rows = vec![strs(&v["Titles"])];
-        rows.extend(v["Processes"].as_array().into_iter().flatten().map(strs));
-        print!("{}", table(&rows));
+        print!("{}", table(&crate::commands::containers::top_rows(&v)));
     }
     Ok(())
 }
