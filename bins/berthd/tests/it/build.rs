@@ -318,3 +318,40 @@ fn independent_stages_are_built_and_combined() {
     assert!(one < two, "{out}");
     assert_eq!(d.docker_ok(&["run", "--rm", "both"]), "one\ntwo\n");
 }
+
+#[test]
+fn copy_globs_match_in_every_path_component() {
+    require_root!();
+    let d = loaded();
+    let ctx = tempfile::tempdir().expect("tempdir");
+    for (p, text) in [
+        ("a/x.txt", "x"),
+        ("b/y.txt", "y"),
+        ("b/skip.bin", "no"),
+        ("c.txt", "not in a directory"),
+    ] {
+        let f = ctx.path().join(p);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(f, text).expect("write");
+    }
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM bench/load:latest\nCOPY */*.txt /g/\nCOPY [ab]/?.txt /h/\n",
+    )
+    .expect("Dockerfile");
+    build_ok(&d, ctx.path(), &["-t", "globbed"]);
+    let ls = d.docker_ok(&["run", "--rm", "globbed", "busybox", "ls", "/g", "/h"]);
+    assert_eq!(ls, "/g:\nx.txt\ny.txt\n\n/h:\nx.txt\ny.txt\n");
+    // A pattern that matches nothing is Docker's error.
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM bench/load:latest\nCOPY */*.md /g/\n",
+    )
+    .expect("Dockerfile");
+    let out = build(&d, ctx.path(), &["-t", "none"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("file not found in build context"),
+        "{err}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Reading a COPY source without ever leaving its root: metadata, symlink targets and
 //! directory listings all go through `open_in_root`, so a symlink in the context or in a
-//! stage's image resolves inside it; plus the glob of a source's last component.
+//! stage's image resolves inside it; plus the globs of a source's path.
 
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
@@ -136,8 +136,9 @@ pub(super) fn walk(src: &Source, rel: &str, dest: &str, out: &mut Vec<Entry>) ->
     Ok(())
 }
 
-/// `rel` with `*`, `?` and `[…]` in its last component matched against the directory's
-/// names; a plain path is returned as is when it exists.
+/// `rel` with `*`, `?` and `[…]` matched component by component against the directories'
+/// names (Go's `filepath.Match` per component, as Docker's COPY does), sorted; a plain path
+/// is returned as is when it exists.
 pub(super) fn expand_glob(src: &Source, rel: &str) -> Result<Vec<String>> {
     let has_glob = |s: &str| s.contains(['*', '?', '[']);
     if !has_glob(rel) {
@@ -147,30 +148,44 @@ pub(super) fn expand_glob(src: &Source, rel: &str) -> Result<Vec<String>> {
             vec![]
         });
     }
-    let (parent, pat) = match rel.rsplit_once('/') {
-        Some((p, f)) => (p.to_string(), f.to_string()),
-        None => (String::new(), rel.to_string()),
+    let join = |dir: &str, name: &str| {
+        if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        }
     };
-    if has_glob(&parent) {
-        return Err(EngineError::InvalidArgument(format!(
-            "COPY {rel}: wildcards are supported in the last path component only by berth's builder"
-        )));
-    }
-    let re = glob_regex(&pat)?;
-    let listed = list_in(src, if parent.is_empty() { "." } else { &parent }).unwrap_or_default();
-    let mut out: Vec<String> = listed
-        .into_iter()
-        .filter(|n: &String| re.is_match(n))
-        .map(|n| {
-            if parent.is_empty() {
-                n
-            } else {
-                format!("{parent}/{n}")
-            }
-        })
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
         .collect();
-    out.sort();
-    Ok(out)
+    let mut found = vec![String::new()];
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let mut next = Vec::new();
+        for dir in &found {
+            if has_glob(part) {
+                let re = glob_regex(part)?;
+                let listed =
+                    list_in(src, if dir.is_empty() { "." } else { dir }).unwrap_or_default();
+                for n in listed.iter().filter(|n| re.is_match(n)) {
+                    let p = join(dir, n);
+                    // A match in the middle must be a directory to hold what follows.
+                    if last || meta_in(src, &p).is_ok_and(|m| m.is_dir() || m.is_symlink()) {
+                        next.push(p);
+                    }
+                }
+            } else {
+                let p = join(dir, part);
+                if meta_in(src, &p).is_ok() {
+                    next.push(p);
+                }
+            }
+        }
+        found = next;
+    }
+    found.sort();
+    Ok(found)
 }
 
 pub(super) fn glob_regex(pat: &str) -> Result<regex::Regex> {
