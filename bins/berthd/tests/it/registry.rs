@@ -83,3 +83,57 @@ fn login_and_authenticated_push_pull() {
     assert!(out.contains("1: Pulling from private/x"), "{out}");
     d.docker_ok(&["image", "inspect", &target]);
 }
+
+#[test]
+fn build_pulls_a_missing_base_image_from_the_registry() {
+    require_root!();
+    let reg = Registry::anonymous();
+    // The registry listens on the host's loopback: berthd must share the host's namespace.
+    let d = Daemon::start_on_host(tempfile::tempdir().expect("tempdir"), &[]);
+    let archive = bench_archive(d.dir.path());
+    d.docker_ok(&["load", "-i", archive.to_str().expect("utf-8 path")]);
+    let base = format!("{}/base:1", reg.addr);
+    d.docker_ok(&["tag", "bench/load", &base]);
+    d.docker_ok(&["push", &base]);
+    d.docker_ok(&["rmi", &base, "bench/load"]);
+    let ctx = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {base}\nRUN echo built > /f\n"),
+    )
+    .expect("Dockerfile");
+    let out = std::process::Command::new("/usr/local/bin/docker")
+        .args(["-H", &format!("unix://{}", d.sock.display())])
+        .args(["build", "-t", "pulled", ctx.path().to_str().unwrap()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains(&format!("Status: Downloaded newer image for {base}")),
+        "{text}"
+    );
+    assert_eq!(
+        d.docker_ok(&["run", "--rm", "pulled", "cat", "/f"]),
+        "built\n"
+    );
+    // A base that is nowhere: the error names the image and the way out.
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {}/nope:1\n", reg.addr),
+    )
+    .expect("Dockerfile");
+    let out = std::process::Command::new("/usr/local/bin/docker")
+        .args(["-H", &format!("unix://{}", d.sock.display())])
+        .args(["build", ctx.path().to_str().unwrap()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        err.contains("pulling the base image") && err.contains("nope:1"),
+        "{err}"
+    );
+}

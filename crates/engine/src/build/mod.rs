@@ -61,7 +61,8 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// `--network` for RUN steps (`default`, `none`, `host`, a network).
     pub network_mode: String,
-    /// `--pull`: refused (there is no registry to ask on these machines unless given).
+    /// `--pull`: pull every base image even when it is local (a missing one is always
+    /// pulled).
     pub pull: bool,
     /// The body is a manifest context (`berth_build::manifest`), not a plain tar.
     pub manifest_context: bool,

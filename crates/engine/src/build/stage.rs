@@ -94,6 +94,28 @@ impl<'a> Build<'a> {
         }
     }
 
+    /// Pulls a stage's base image: missing locally, or `--pull` (Docker's legacy builder
+    /// does both). `--platform` of `FROM` is passed on when set.
+    fn pull_base(&mut self, image: &str, platform: Option<&str>) -> Result<berth_image::Digest> {
+        let req = crate::PullRequest {
+            from: image.to_string(),
+            tag: None,
+            platform: platform.filter(|p| !p.is_empty()).map(str::to_string),
+            all_tags: false,
+            credential: None,
+        };
+        self.say(&format!("Pulling {image}\n"));
+        let refs = self.engine.pull(&req, &|_| {}).map_err(|e| {
+            EngineError::NotFound(format!(
+                "pulling the base image {image} failed: {e}: load it (docker load) or make its \
+                 registry reachable"
+            ))
+        })?;
+        let name = refs.first().map_or(image.to_string(), |r| r.to_string());
+        self.say(&format!("Status: Downloaded newer image for {name}\n"));
+        Ok(self.engine.store.resolve(&name)?)
+    }
+
     /// Keeps a step's image from the GC for the rest of the build (then it is cache).
     pub(super) fn protect(&self, id: &str) {
         if let (Some(lease), Ok(d)) = (self.lease.as_ref(), id.parse::<berth_image::Digest>()) {
@@ -166,13 +188,11 @@ impl<'a> Build<'a> {
             state = self.stages.get(&j).cloned().unwrap_or_default();
             state.args.clear();
         } else {
-            let id = self.engine.store.resolve(&from.image).map_err(|_| {
-                EngineError::NotFound(format!(
-                    "No such image: {}: the build needs it locally (docker load or docker pull \
-                     it first)",
-                    from.image
-                ))
-            })?;
+            let local = self.engine.store.resolve(&from.image).ok();
+            let id = match local {
+                Some(id) if !self.req.pull => id,
+                _ => self.pull_base(&from.image, from.platform.as_deref())?,
+            };
             let image = self.engine.store.get(&id)?;
             state.config = image.config.config.clone().unwrap_or_default();
             state.id = Some(id.to_string());
