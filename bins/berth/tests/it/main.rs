@@ -5,6 +5,7 @@ mod build_client;
 mod build_manifest;
 mod compose;
 mod compose_more;
+mod compose_ttl;
 mod daemon_client;
 mod docker;
 mod filters;

@@ -11,11 +11,13 @@
 //! Layout: `mod.rs` the global flags and the dispatch; `state` the labels and the
 //! lookup of a project's containers; `spec` the service → create body translation;
 //! `resources` networks and volumes; `up`, `deps` (depends_on conditions), `down`,
+//! `ephemeral` (`up --ttl/--priority/--max-projects` and `prune`),
 //! `ps` (ps/ls/images/top), `logs`, `lifecycle` (start/stop/restart/kill/rm),
 //! `exec` (exec/run), `images` (build/pull/push), `verbs` the per-verb flags.
 
 mod deps;
 mod down;
+mod ephemeral;
 mod exec;
 mod images;
 mod lifecycle;
@@ -104,6 +106,8 @@ enum Verb {
     Pull(PullArgs),
     /// Push service images.
     Push(Services),
+    /// Remove expired projects (`up --ttl`), of every project unless `-p NAME`.
+    Prune(Prune),
 }
 
 /// What every verb works with: the daemon, the load options, and the `-p` name.
@@ -230,6 +234,10 @@ pub fn run(c: &Client, a: &Compose) -> Result<()> {
         Verb::Build(v) => images::build_cmd(&ctx, v),
         Verb::Pull(v) => images::pull_cmd(&ctx, v),
         Verb::Push(v) => images::push_cmd(&ctx, v),
+        Verb::Prune(v) => {
+            let only = a.project_name.as_deref().filter(|_| !v.all_expired);
+            ephemeral::prune(&ctx, v, only)
+        }
     }
 }
 

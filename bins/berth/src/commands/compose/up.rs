@@ -15,6 +15,7 @@ use berth_client::{Client, LogsOptions};
 use berth_compose::Project;
 
 use super::deps::{self, Ready};
+use super::ephemeral::Stamp;
 use super::spec::{self, Replica};
 use super::{event, images, logs, resources, state, Ctx, Up};
 use crate::commands::{daemon, Exit};
@@ -110,6 +111,7 @@ struct Plan<'a> {
     p: &'a Project,
     files: String,
     a: &'a Up,
+    stamp: Stamp,
 }
 
 impl Plan<'_> {
@@ -127,7 +129,8 @@ impl Plan<'_> {
             network_mode: network_mode(self.c, self.p, s.network_mode.as_ref())?,
         };
         event("Container", &name, "Creating");
-        let body = spec::create_body(&r, true);
+        let mut body = spec::create_body(&r, true);
+        self.stamp.apply(&mut body);
         let res = self
             .c
             .create_container(Some(&name), &body)
@@ -222,9 +225,17 @@ fn orphans(c: &Client, full: &Project, remove_them: bool, timeout: Option<i64>) 
 pub fn up(ctx: &Ctx, a: &Up) -> Result<()> {
     let c = ctx.c;
     let full = ctx.load(&a.services)?;
-    let p = select(&full, &a.services, a.no_deps)?;
+    let mut p = select(&full, &a.services, a.no_deps)?;
     let scale = parse_scale(&a.scale, &p)?;
+    let stamp = Stamp::for_up(c, &p.name, a)?;
     images::ensure_images(c, &p, a.build, a.no_build)?;
+    super::ephemeral::enforce_quota(c, &p.name, &stamp, a)?;
+    for n in p.networks.values_mut() {
+        n.labels.extend(stamp.labels());
+    }
+    for v in p.volumes.values_mut() {
+        v.labels.extend(stamp.labels());
+    }
     resources::ensure_networks(c, &p)?;
     resources::ensure_volumes(c, &p)?;
     orphans(c, &full, a.remove_orphans, a.timeout)?;
@@ -233,12 +244,16 @@ pub fn up(ctx: &Ctx, a: &Up) -> Result<()> {
         p: &p,
         files: ctx.config_files(),
         a,
+        stamp: stamp.clone(),
     };
     for name in p.start_order() {
         if !a.no_start {
             deps::wait_dependencies(c, &p, &p.services[&name])?;
         }
         plan.converge(&name, replicas(&p, &name, &scale))?;
+    }
+    if let Some(ttl) = &a.ttl {
+        stamp.check_renewed(c, &p.name, ttl)?;
     }
     let names: Vec<String> = p.services.keys().cloned().collect();
     if a.wait {

@@ -58,8 +58,37 @@ pub struct Up {
     /// are already running.
     #[arg(short = 't', long)]
     pub timeout: Option<i64>,
+    /// Mark the project ephemeral: `compose prune` removes it this long after the
+    /// containers are created (Go duration: 90m, 2h, 1h30m; 0 for no expiry).
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Eviction priority of the project under a quota (higher is kept longer; default 0,
+    /// or the project's current one).
+    #[arg(long, allow_negative_numbers = true)]
+    pub priority: Option<i64>,
+    /// Before bringing up a new project, evict lower-priority projects until fewer than N
+    /// run (env BERTH_COMPOSE_MAX_PROJECTS; 0 for no quota).
+    #[arg(long, value_name = "N")]
+    pub max_projects: Option<usize>,
     /// Services to start (and their dependencies).
     pub services: Vec<String>,
+}
+
+/// `prune`.
+#[derive(Debug, Args)]
+pub struct Prune {
+    /// List the expired projects without removing them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Consider every project, even when `-p NAME` names one.
+    #[arg(long)]
+    pub all_expired: bool,
+    /// Also remove the named volumes of the removed projects.
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Shutdown timeout in seconds for the containers.
+    #[arg(short = 't', long)]
+    pub timeout: Option<i64>,
 }
 
 /// `down`.
