@@ -170,9 +170,25 @@ impl Build<'_> {
         Ok(out)
     }
 
-    /// The cache input of a COPY/ADD: what it copies, by content.
+    /// The source of `c`: the one [`Build::copy_digest`] opened for this step, else a new one.
+    fn take_source(&mut self, c: &Copy) -> Result<Source> {
+        match self.open_source.take() {
+            Some(s) => Ok(s),
+            None => self.source(c),
+        }
+    }
+
+    /// Releases the source a step's digest kept open (a cache hit never copies).
+    pub(super) fn end_step(&mut self) {
+        if let Some(s) = self.open_source.take() {
+            self.release(s);
+        }
+    }
+
+    /// The cache input of a COPY/ADD: what it copies, by content. The source stays open for
+    /// the copy itself (a stage's rootfs is mounted once per step).
     pub(super) fn copy_digest(&mut self, state: &State, c: &Copy) -> Result<String> {
-        let src = self.source(c)?;
+        let src = self.take_source(c)?;
         let result = (|| {
             let mut h = Sha256::new();
             for e in self.select(state, c, &src)? {
@@ -191,7 +207,10 @@ impl Build<'_> {
             }
             Ok(format!("{:x}", h.finalize()))
         })();
-        self.release(src);
+        match result {
+            Ok(_) => self.open_source = Some(src),
+            Err(_) => self.release(src),
+        }
         result
     }
 
@@ -202,7 +221,7 @@ impl Build<'_> {
         text: &str,
         add: bool,
     ) -> Result<String> {
-        let src = self.source(c)?;
+        let src = self.take_source(c)?;
         let tar_path = self.ctx.path().with_extension(format!(
             "layer-{}",
             &berth_types::random_id().unwrap_or_default()[..8]

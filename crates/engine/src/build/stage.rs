@@ -59,6 +59,8 @@ pub(super) struct Build<'a> {
     /// Intermediate containers go here to be removed beside the next steps (the build
     /// joins the remover before it ends, so none outlives it).
     pub(super) reaper: std::sync::mpsc::Sender<String>,
+    /// The COPY source the current step's digest opened, for its copy.
+    pub(super) open_source: Option<super::copy::Source>,
 }
 
 impl<'a> Build<'a> {
@@ -91,6 +93,7 @@ impl<'a> Build<'a> {
             current: 0,
             lease: engine.store.build_lease().ok().map(std::sync::Arc::new),
             reaper,
+            open_source: None,
         }
     }
 
@@ -249,6 +252,17 @@ impl<'a> Build<'a> {
     }
 
     fn step_in_shown(
+        &mut self,
+        state: &mut State,
+        inst: &Instruction,
+        shown: Option<String>,
+    ) -> Result<()> {
+        let r = self.step_body(state, inst, shown);
+        self.end_step();
+        r
+    }
+
+    fn step_body(
         &mut self,
         state: &mut State,
         inst: &Instruction,

@@ -124,6 +124,7 @@ impl Build<'_> {
                                 current: i,
                                 lease,
                                 reaper,
+                                open_source: None,
                             };
                             let r = sub.run_stage(i);
                             let state = sub.stages.remove(&i);
