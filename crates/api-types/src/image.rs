@@ -46,6 +46,13 @@ pub struct ImageInspect {
     pub comment: String,
     /// RFC 3339 creation time.
     pub created: String,
+    /// The id of the container the image was committed from (`""` when not recorded).
+    /// Deprecated by Docker, still answered up to API 1.44: docker-compose 1.29 reads it.
+    pub container: String,
+    /// That container's config: Docker's `container.Config`, every field present (zero values
+    /// when the image does not record one). docker-compose 1.29 reads its `Volumes` when it
+    /// recreates a container.
+    pub container_config: serde_json::Value,
     /// The builder's Docker version, if recorded.
     pub docker_version: String,
     /// The author.

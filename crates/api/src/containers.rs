@@ -140,9 +140,6 @@ fn inspect_body(v: &ContainerView) -> ContainerInspect {
         c.insert("Hostname".into(), json!(r.hostname));
         c.insert("Labels".into(), json!(r.labels));
         c.insert("StopSignal".into(), json!(r.stop_signal));
-        c.insert("AttachStdin".into(), json!(false));
-        c.insert("AttachStdout".into(), json!(false));
-        c.insert("AttachStderr".into(), json!(false));
     }
     let graph = match &v.rootfs {
         Some(fs) => json!({"Name": "overlay", "Data": {

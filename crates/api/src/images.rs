@@ -13,7 +13,7 @@ use berth_engine::{
     PullRequest, RemoveEvent,
 };
 use http::{HeaderMap, Response, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::body::{full, json, stream, Body, ChanWriter, StreamKind};
 use crate::error::ApiError;
@@ -94,6 +94,8 @@ pub async fn inspect(engine: &Arc<Engine>, name: String) -> Answer {
             .and_then(|h| h.comment.clone())
             .unwrap_or_default(),
         created: c.created.clone().unwrap_or_default(),
+        container: c.container.clone().unwrap_or_default(),
+        container_config: container_config(c.container_config.as_ref()),
         docker_version: c.docker_version.clone().unwrap_or_default(),
         author: c.author.clone().unwrap_or_default(),
         config: serde_json::to_value(&c.config).unwrap_or_default(),
@@ -106,6 +108,23 @@ pub async fn inspect(engine: &Arc<Engine>, name: String) -> Answer {
         metadata: json!({"LastTagTime": time::format_rfc3339(img.record.last_used)}),
     };
     Ok(json(StatusCode::OK, &out))
+}
+
+/// Docker's `ContainerConfig` of image inspect: its `container.Config` re-encoded, so every
+/// field without `omitempty` is present (zero values for an image that records none, as for
+/// loaded, pulled and BuildKit-built images), the recorded ones over them.
+fn container_config(recorded: Option<&Value>) -> Value {
+    let mut out = json!({
+        "Hostname": "", "Domainname": "", "User": "",
+        "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+        "Tty": false, "OpenStdin": false, "StdinOnce": false,
+        "Env": null, "Cmd": null, "Image": "", "Volumes": null, "WorkingDir": "",
+        "Entrypoint": null, "OnBuild": null, "Labels": null,
+    });
+    if let (Value::Object(o), Some(Value::Object(r))) = (&mut out, recorded) {
+        o.extend(r.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    out
 }
 
 /// `GET /images/{name}/history`.
@@ -355,4 +374,24 @@ pub async fn push(engine: &Arc<Engine>, name: String, q: &Query, headers: &Heade
         Ok(())
     })
     .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_config_has_docker_zero_values_under_recorded_ones() {
+        let zero = container_config(None);
+        assert_eq!(zero["Hostname"], "");
+        assert_eq!(zero["AttachStdout"], false);
+        assert!(zero["Volumes"].is_null() && zero.get("Volumes").is_some());
+        assert!(zero.get("ExposedPorts").is_none(), "omitempty in Docker");
+        let rec = json!({"Hostname": "3b0b8f5d5c0e", "Cmd": ["/bin/sh", "-c", "#(nop) "]});
+        let c = container_config(Some(&rec));
+        assert_eq!(c["Hostname"], "3b0b8f5d5c0e");
+        assert_eq!(c["Cmd"][0], "/bin/sh");
+        assert_eq!(c["User"], "");
+        assert!(c["Env"].is_null() && c.get("Env").is_some());
+    }
 }

@@ -5,6 +5,7 @@ mod archive;
 mod bad_input;
 mod build;
 mod coexist;
+mod compose_legacy;
 mod containers;
 mod crash;
 mod daemon;

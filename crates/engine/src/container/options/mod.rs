@@ -9,7 +9,8 @@
 //!
 //! Every validation message names the bad value and, where Docker has one, uses Docker's words.
 //!
-//! - `binds`: [`parse_bind`] and the mount-destination and tmpfs-size helpers.
+//! - `binds`: [`parse_bind`] and the mount-destination and tmpfs-size helpers; `mounts`:
+//!   `--mount`'s shapes ([`MountSpec`]).
 //! - `resources`: [`validate_resources`] and the memory/CPU constants.
 //! - `security`: [`capabilities`], [`parse_security_opts`], [`rlimit`], [`validate_sysctl`].
 //! - `network`: [`network_kind`] and [`parse_extra_hosts`].
@@ -21,6 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 mod binds;
 mod logging;
+mod mounts;
 mod network;
 mod resources;
 mod security;
@@ -28,6 +30,7 @@ mod security;
 pub(crate) use binds::{check_destination, tmpfs_size};
 pub use binds::{parse_bind, BindMount};
 pub use logging::{log_limits, LogConfig, LogLimits, JSON_FILE};
+pub use mounts::{BindOptions, DriverConfig, MountSpec, TmpfsOptions, VolumeOptions};
 pub use network::{network_kind, parse_extra_hosts, NetworkKind};
 pub use resources::{validate_resources, CPU_PERIOD, DEFAULT_SHM_SIZE, MIN_MEMORY};
 pub use security::{
@@ -142,6 +145,12 @@ pub struct CreateOptions {
     /// The working directory; empty means the image's, then `/`.
     #[serde(deserialize_with = "null_default")]
     pub working_dir: String,
+    /// The client attaches stdin (kept as sent: dockerpty attaches what inspect says).
+    pub attach_stdin: bool,
+    /// The client attaches stdout.
+    pub attach_stdout: bool,
+    /// The client attaches stderr.
+    pub attach_stderr: bool,
     /// Allocate a terminal.
     pub tty: bool,
     /// Keep stdin open.
@@ -320,73 +329,6 @@ pub struct RestartPolicy {
     pub name: String,
     /// For `on-failure`: how many restarts at most (0: no limit).
     pub maximum_retry_count: i64,
-}
-
-/// One `--mount`, Docker's `mount.Mount`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MountSpec {
-    /// `bind`, `volume` or `tmpfs`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// The host path (bind) or volume name.
-    #[serde(deserialize_with = "null_default")]
-    pub source: String,
-    /// The path in the container.
-    #[serde(deserialize_with = "null_default")]
-    pub target: String,
-    /// Mount read-only.
-    pub read_only: bool,
-    /// Bind options.
-    pub bind_options: Option<BindOptions>,
-    /// tmpfs options.
-    pub tmpfs_options: Option<TmpfsOptions>,
-    /// Volume options (type `volume`).
-    pub volume_options: Option<VolumeOptions>,
-}
-
-/// Docker's `mount.VolumeOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct VolumeOptions {
-    /// Do not copy the image's content into a new volume.
-    pub no_copy: bool,
-    /// Labels for a volume created by this mount.
-    #[serde(deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
-    /// The driver and its options for a volume created by this mount.
-    pub driver_config: Option<DriverConfig>,
-}
-
-/// Docker's `mount.Driver`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct DriverConfig {
-    /// The driver (`local`).
-    #[serde(deserialize_with = "null_default")]
-    pub name: String,
-    /// Its options.
-    #[serde(deserialize_with = "null_default")]
-    pub options: BTreeMap<String, String>,
-}
-
-/// Docker's `mount.BindOptions` (the part berth uses).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct BindOptions {
-    /// `rprivate` (default), `private`, `rshared`, `shared`, `rslave`, `slave`.
-    #[serde(deserialize_with = "null_default")]
-    pub propagation: String,
-}
-
-/// Docker's `mount.TmpfsOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct TmpfsOptions {
-    /// Size in bytes; 0 is the kernel's default (half of RAM).
-    pub size_bytes: i64,
-    /// The root directory's mode (`0o1777` is the kernel's default).
-    pub mode: u32,
 }
 
 /// One `--ulimit`, Docker's `units.Ulimit`.
