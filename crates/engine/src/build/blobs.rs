@@ -1,6 +1,7 @@
 //! The content store of manifest contexts (`<data-root>/build/blobs/<hex>`): the files of
 //! earlier contexts by sha256, so `berth build` sends only what changed (see
-//! `berth_build::manifest`).
+//! `berth_build::manifest`). A build receives new blobs into its own tmpfs (fast, and the
+//! build reads them from there) and a thread copies them into the store beside the build.
 //!
 //! Why trust a blob by its name: a blob is written only here, from a received entry whose
 //! bytes were hashed while written and renamed into place only when the hash matched, so a
@@ -9,7 +10,7 @@
 //! end of each manifest build, and `builder prune` removes them all.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use berth_build::manifest::{
@@ -51,12 +52,19 @@ impl Engine {
     }
 
     /// Reads a manifest context's tar: the manifest first, then `blobs/<hex>` entries, each
-    /// checked against its name before it joins the store. Every file of the manifest must
-    /// then be in the store.
-    pub(super) fn receive_manifest_context(&self, tar: impl Read) -> Result<ContextManifest> {
+    /// checked against its name as it is written into `incoming` (the build's own tmpfs:
+    /// [`persist_blobs`] moves them to the store beside the build). Every file of the
+    /// manifest must then be in `incoming` or in the store. Returns the manifest and the
+    /// digests received.
+    pub(super) fn receive_manifest_context(
+        &self,
+        tar: impl Read,
+        incoming: &Path,
+    ) -> Result<(ContextManifest, Vec<String>)> {
         let bad = |m: String| EngineError::InvalidArgument(format!("the build context: {m}"));
         let dir = self.blob_dir();
         std::fs::create_dir_all(&dir).map_err(|e| EngineError::io("creating", &dir, e))?;
+        std::fs::create_dir_all(incoming).map_err(|e| EngineError::io("creating", incoming, e))?;
         let mut ar = tar::Archive::new(tar);
         let mut entries = ar.entries().map_err(|e| bad(e.to_string()))?;
         let first = entries
@@ -76,6 +84,7 @@ impl Engine {
         let manifest: ContextManifest = serde_json::from_slice(&text)
             .map_err(|e| bad(format!("{CONTEXT_MANIFEST_NAME}: {e}")))?;
         manifest.validate().map_err(|e| bad(e.to_string()))?;
+        let mut received = Vec::new();
         for e in entries {
             let mut e = e.map_err(|e| bad(e.to_string()))?;
             let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
@@ -88,10 +97,14 @@ impl Engine {
                         "unexpected entry {name:?}: only blobs/<hex> may follow the manifest"
                     ))
                 })?;
-            self.store_blob(&digest, &mut e)?;
+            store_blob(incoming, &digest, &mut e)?;
+            received.push(digest);
         }
         let now = std::fs::FileTimes::new().set_modified(SystemTime::now());
         for d in manifest.digests() {
+            if received.contains(&d) {
+                continue;
+            }
             let p = self.blob_path(&d);
             match std::fs::File::options().write(true).open(&p) {
                 Ok(f) => {
@@ -105,42 +118,7 @@ impl Engine {
                 }
             }
         }
-        Ok(manifest)
-    }
-
-    /// Writes one blob, hashing it on the way; it is kept only when its hash is `digest`.
-    fn store_blob(&self, digest: &str, data: &mut impl Read) -> Result<()> {
-        let dest = self.blob_path(digest);
-        let tmp = self
-            .blob_dir()
-            .join(format!(".tmp-{}", berth_fs::atomic_temp_name()));
-        let io = |e| EngineError::io("writing", &tmp, e);
-        let mut f = std::fs::File::create_new(&tmp).map_err(io)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 << 10];
-        let result = (|| {
-            loop {
-                let n = data.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-                f.write_all(&buf[..n])?;
-            }
-            Ok::<_, std::io::Error>(())
-        })();
-        let got = format!("sha256:{:x}", h.finalize());
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
-        if got != digest {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(EngineError::InvalidArgument(format!(
-                "the build context: blob {digest} holds content whose digest is {got}"
-            )));
-        }
-        std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io("renaming", &tmp, e))
+        Ok((manifest, received))
     }
 
     /// Removes blobs unused for a week (and leftovers of interrupted writes).
@@ -174,5 +152,64 @@ impl Engine {
             }
         }
         freed
+    }
+}
+
+/// The path of `digest`'s blob in directory `dir`.
+pub(super) fn blob_in(dir: &Path, digest: &str) -> PathBuf {
+    dir.join(digest.strip_prefix("sha256:").unwrap_or(digest))
+}
+
+/// Writes one blob into `dir`, hashing it on the way; it is kept only when its hash is
+/// `digest`.
+fn store_blob(dir: &Path, digest: &str, data: &mut impl Read) -> Result<()> {
+    let dest = blob_in(dir, digest);
+    let tmp = dir.join(format!(".tmp-{}", berth_fs::atomic_temp_name()));
+    let io = |e| EngineError::io("writing", &tmp, e);
+    let mut f = std::fs::File::create_new(&tmp).map_err(io)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let result = (|| {
+        loop {
+            let n = data.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            f.write_all(&buf[..n])?;
+        }
+        Ok::<_, std::io::Error>(())
+    })();
+    let got = format!("sha256:{:x}", h.finalize());
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    if got != digest {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(EngineError::InvalidArgument(format!(
+            "the build context: blob {digest} holds content whose digest is {got}"
+        )));
+    }
+    std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io("renaming", &tmp, e))
+}
+
+/// Copies the blobs a build received (verified, in its tmpfs) into the store `store`, each
+/// through a temporary name so a blob there is always whole. Runs beside the build: writing
+/// a few hundred files to a disk file system costs tens of milliseconds a context.
+pub(super) fn persist_blobs(incoming: PathBuf, store: PathBuf, digests: Vec<String>) {
+    for d in digests {
+        let dest = blob_in(&store, &d);
+        if dest.exists() {
+            continue;
+        }
+        let tmp = store.join(format!(".tmp-{}", berth_fs::atomic_temp_name()));
+        if std::fs::copy(blob_in(&incoming, &d), &tmp).is_ok() {
+            if std::fs::rename(&tmp, &dest).is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        } else {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use berth_build::DockerIgnore;
 
+use super::blobs::{blob_in, persist_blobs};
 use crate::{Engine, EngineError, Result};
 
 /// An extracted context; its directory is removed on drop.
@@ -34,6 +35,10 @@ pub(super) struct Context {
     tmpfs: bool,
     /// For a manifest context: where the (empty) files' contents are.
     pub(super) content: Option<Arc<ContentIndex>>,
+    /// The context's root: `dir` itself, or `dir/root` for a manifest context.
+    root_dir: PathBuf,
+    /// The copy of the blobs received into the store (joined before the tmpfs goes).
+    persist: Option<std::thread::JoinHandle<()>>,
 }
 
 /// The contents of a manifest context's files, which are extracted empty: by inode of the
@@ -42,6 +47,9 @@ pub(super) struct Context {
 #[derive(Debug)]
 pub(super) struct ContentIndex {
     by_inode: HashMap<u64, (String, u64)>,
+    /// The blobs this build received (on its tmpfs), looked up first.
+    incoming: PathBuf,
+    /// The store's blobs.
     blobs: PathBuf,
 }
 
@@ -58,8 +66,9 @@ impl ContentIndex {
         let meta = f.metadata()?;
         match self.lookup(&meta) {
             Some((digest, size)) => {
-                let p = self.blobs.join(digest.trim_start_matches("sha256:"));
-                Ok((File::open(p)?, *size))
+                let f = File::open(blob_in(&self.incoming, digest))
+                    .or_else(|_| File::open(blob_in(&self.blobs, digest)))?;
+                Ok((f, *size))
             }
             None => Ok((f, meta.len())),
         }
@@ -68,6 +77,9 @@ impl ContentIndex {
 
 impl Drop for Context {
     fn drop(&mut self) {
+        if let Some(h) = self.persist.take() {
+            let _ = h.join();
+        }
         if self.tmpfs {
             let _ = nix::mount::umount2(self.dir.path(), nix::mount::MntFlags::MNT_DETACH);
         }
@@ -104,7 +116,8 @@ fn mount_tmpfs(dir: &Path) -> bool {
 impl Context {
     /// Extracts `tar` under the data root's `build/` directory.
     pub(super) fn extract(engine: &Engine, tar: impl Read) -> Result<Context> {
-        let mut ctx = Self::unpack(engine, tar)?;
+        let mut ctx = Self::scratch(engine, None)?;
+        ctx.unpack(tar)?;
         ctx.read_ignore()?;
         Ok(ctx)
     }
@@ -112,11 +125,17 @@ impl Context {
     /// A manifest context (`berth_build::manifest`): its blobs received into the store, its
     /// skeleton extracted, each empty file indexed to its content.
     pub(super) fn receive_manifest(engine: &Engine, tar: impl Read) -> Result<Context> {
-        let manifest = engine.receive_manifest_context(tar)?;
+        let mut ctx = Self::scratch(engine, Some("root"))?;
+        let incoming = ctx.dir.path().join("in");
+        let (manifest, received) = engine.receive_manifest_context(tar, &incoming)?;
+        let (from, to) = (incoming.clone(), engine.blob_dir());
+        ctx.persist = Some(std::thread::spawn(move || {
+            persist_blobs(from, to, received)
+        }));
         let skeleton = manifest.skeleton_tar().map_err(|e| {
             EngineError::InvalidArgument(format!("the build context's manifest: {e}"))
         })?;
-        let mut ctx = Self::unpack(engine, skeleton.as_slice())?;
+        ctx.unpack(skeleton.as_slice())?;
         let mut by_inode = HashMap::new();
         for e in manifest.entries.iter().filter(|e| e.digest.is_some()) {
             let flags = libc::O_PATH | libc::O_NOFOLLOW;
@@ -129,13 +148,16 @@ impl Context {
         }
         ctx.content = Some(Arc::new(ContentIndex {
             by_inode,
+            incoming,
             blobs: engine.blob_dir(),
         }));
         ctx.read_ignore()?;
         Ok(ctx)
     }
 
-    fn unpack(engine: &Engine, tar: impl Read) -> Result<Context> {
+    /// A fresh directory under the data root's `build/`, a private tmpfs on it, and the
+    /// context's root in it (`sub`, created, or the directory itself).
+    fn scratch(engine: &Engine, sub: Option<&str>) -> Result<Context> {
         let base = engine.config.data_root.join("build");
         std::fs::create_dir_all(&base).map_err(|e| EngineError::io("creating", &base, e))?;
         let dir = tempfile::Builder::new()
@@ -143,22 +165,40 @@ impl Context {
             .tempdir_in(&base)
             .map_err(|e| EngineError::io("creating a context directory in", &base, e))?;
         let tmpfs = mount_tmpfs(dir.path());
-        // The root handle is opened after the mount: it is the tmpfs's root.
-        let ctx = Context {
-            root: File::open(dir.path()).map_err(|e| EngineError::io("opening", dir.path(), e))?,
+        // Made and opened after the mount: on the tmpfs.
+        let root_dir = match sub {
+            Some(s) => dir.path().join(s),
+            None => dir.path().to_path_buf(),
+        };
+        std::fs::create_dir_all(&root_dir)
+            .map_err(|e| EngineError::io("creating", &root_dir, e))?;
+        // The root's mode is part of a `COPY .` (its key and layer): the same 0700 as the
+        // tmpfs root a plain tar is extracted into, so both kinds of context agree.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&root_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| EngineError::io("setting the mode of", &root_dir, e))?;
+        Ok(Context {
+            root: File::open(&root_dir).map_err(|e| EngineError::io("opening", &root_dir, e))?,
+            root_dir,
             dir,
             ignore: DockerIgnore::default(),
             tmpfs,
             content: None,
-        };
+            persist: None,
+        })
+    }
+
+    /// Extracts `tar` into the context's root with the hardened layer extractor.
+    fn unpack(&self, tar: impl Read) -> Result<()> {
         let opts = berth_fs::UnpackOptions {
             allow_devices: false,
             preserve_ownership: false,
         };
-        berth_fs::unpack_layer(tar, ctx.dir.path(), &opts).map_err(|e| {
-            EngineError::InvalidArgument(format!("the build context is not a valid tar: {e}"))
-        })?;
-        Ok(ctx)
+        berth_fs::unpack_layer(tar, &self.root_dir, &opts)
+            .map(drop)
+            .map_err(|e| {
+                EngineError::InvalidArgument(format!("the build context is not a valid tar: {e}"))
+            })
     }
 
     fn read_ignore(&mut self) -> Result<()> {
@@ -169,9 +209,9 @@ impl Context {
         Ok(())
     }
 
-    /// The context's directory (reads below it must use [`Context::open`]).
+    /// The context's root directory (reads below it must use [`Context::open`]).
     pub(super) fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root_dir
     }
 
     /// Opens `rel` inside the context, symlinks resolved inside it.
