@@ -157,12 +157,8 @@ stop "$berthd_pid"
 # --- docker: a private dockerd with its defaults (docker0, iptables), own data-root, exec-root and socket;
 # its legacy builder (CLI 28, DOCKER_BUILDKIT=0), then BuildKit (CLI 20.10, DOCKER_BUILDKIT=1).
 if [ -n "$DOCKERD" ]; then
-  dd_dir="$work/dockerd"; mkdir -p "$dd_dir"; sock="unix://$dd_dir/docker.sock"
-  nsenter --net="/run/netns/$ns_d" "$DOCKERD" --data-root "$dd_dir/data" --exec-root "$dd_dir/exec" --pidfile "$dd_dir/dockerd.pid" \
-    -H "$sock" >"$dd_dir/daemon.log" 2>&1 &
-  dockerd_pid=$!; track "$dockerd_pid"; SOCKS+=("$sock")
-  cli="$DOCKER -H $sock"
-  if wait_ready "$dockerd_pid" 600 $cli version; then
+  dd_dir="$work/dockerd"; sock="unix://$dd_dir/docker.sock"; cli="$DOCKER -H $sock"
+  if start_dockerd_in "$ns_d" "$dd_dir" "$sock"; then
     VER[legacy]=$($cli version -f '{{.Server.Version}}')
     $cli load -i "$archive" >/dev/null
     measure legacy "$cli" "env DOCKER_BUILDKIT=0 $cli build" ""

@@ -137,11 +137,8 @@ stop "$berthd_pid"
 
 # --- docker: a private dockerd with its defaults (docker0, iptables, userland proxy), own data-root, exec-root and socket.
 if [ -n "$DOCKERD" ]; then
-  dd_dir="$work/dockerd"; mkdir -p "$dd_dir"; dsock="unix://$dd_dir/docker.sock"
-  nsenter --net="/run/netns/$ns_d" "$DOCKERD" --data-root "$dd_dir/data" --exec-root "$dd_dir/exec" --pidfile "$dd_dir/dockerd.pid" \
-    -H "$dsock" >"$dd_dir/daemon.log" 2>&1 &
-  dockerd_pid=$!; track "$dockerd_pid"; SOCKS+=("$dsock")
-  if wait_ready "$dockerd_pid" 600 "$DOCKER" -H "$dsock" version; then
+  dd_dir="$work/dockerd"; dsock="unix://$dd_dir/docker.sock"
+  if start_dockerd_in "$ns_d" "$dd_dir" "$dsock"; then
     VER[dockerd]=$("$DOCKER" -H "$dsock" version -f '{{.Server.Version}}')
     "$DOCKER" -H "$dsock" load -i "$archive" >/dev/null
     measure dcdocker "$DOCKER -H $dsock" "$DC -H $dsock -f $file -p $project" "$ns_d"

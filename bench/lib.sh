@@ -137,6 +137,15 @@ start_dockerd() {
   dockerd_pid=$!; track "$dockerd_pid"
   wait_ready "$dockerd_pid" 600 "$DOCKER" -H "$sock" version
 }
+# start_dockerd_in NS DIR SOCK: a private $DOCKERD with its defaults (docker0, iptables, userland proxy) in network namespace NS (data-root, exec-root, pidfile and daemon.log under DIR; -H SOCK), tracked, its socket in SOCKS; succeeds once `$DOCKER -H SOCK version` answers.
+start_dockerd_in() {
+  local ns=$1 dir=$2 sock=$3
+  mkdir -p "$dir"
+  nsenter --net="/run/netns/$ns" "$DOCKERD" --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+    -H "$sock" >"$dir/daemon.log" 2>&1 &
+  dockerd_pid=$!; track "$dockerd_pid"; SOCKS+=("$sock")
+  wait_ready "$dockerd_pid" 600 "$DOCKER" -H "$sock" version
+}
 
 # --- the report
 

@@ -156,11 +156,8 @@ stop "$berthd_pid"
 
 # --- docker: a private dockerd with its defaults (docker0, iptables, userland proxy), own data-root, exec-root and socket.
 if [ -n "$DOCKERD" ]; then
-  dd_dir="$work/dockerd"; mkdir -p "$dd_dir"; sock="unix://$dd_dir/docker.sock"
-  nsenter --net="/run/netns/$ns_d" "$DOCKERD" --data-root "$dd_dir/data" --exec-root "$dd_dir/exec" --pidfile "$dd_dir/dockerd.pid" \
-    -H "$sock" >"$dd_dir/daemon.log" 2>&1 &
-  dockerd_pid=$!; track "$dockerd_pid"; SOCKS+=("$sock")
-  if wait_ready "$dockerd_pid" 600 "$DOCKER" -H "$sock" version; then
+  dd_dir="$work/dockerd"; sock="unix://$dd_dir/docker.sock"
+  if start_dockerd_in "$ns_d" "$dd_dir" "$sock"; then
     VER[docker]=$("$DOCKER" -H "$sock" version -f '{{.Server.Version}}')
     measure docker "$ns_d" "$DOCKER" -H "$sock"
   else
