@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use berth_api_types::ContainerSummary;
 use berth_compose::Project;
 
 use super::{event, resources, state, up, Ctx, Down};
@@ -32,11 +33,25 @@ pub fn down(ctx: &Ctx, a: &Down) -> Result<()> {
             names.join(" ")
         );
     }
-    let mut remove = state::ordered(p.as_ref(), remove);
-    remove.reverse();
-    for x in &remove {
-        let t = up::stop_timeout(p.as_ref(), state::label(x, state::SERVICE), a.timeout);
-        up::remove(c, x, t, a.volumes)?;
+    // Dependents before what they depend on; the containers of one level at once.
+    let model = p.as_ref();
+    for level in levels(model, state::ordered(model, remove)) {
+        std::thread::scope(|s| {
+            let stops: Vec<_> = level
+                .iter()
+                .map(|x| {
+                    s.spawn(move || {
+                        let svc = state::label(x, state::SERVICE);
+                        let t = up::stop_timeout(model, svc, a.timeout);
+                        up::remove(c, x, t, a.volumes)
+                    })
+                })
+                .collect();
+            stops.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("removing a container failed")))
+            })
+        })?;
     }
     if orphans.is_empty() {
         resources::remove_networks(c, &name, p.as_ref())?;
@@ -68,4 +83,38 @@ fn remove_images(ctx: &Ctx, p: &Project, mode: &str) {
             Err(e) => eprintln!("{}", daemon(e)),
         }
     }
+}
+
+/// `list` in stop order, grouped by a service's depth: the longest `depends_on` chain below
+/// it. The deepest dependents come first, what nothing depends on below last; without a
+/// model, one group.
+fn levels(p: Option<&Project>, list: Vec<ContainerSummary>) -> Vec<Vec<ContainerSummary>> {
+    let Some(p) = p else {
+        return vec![list];
+    };
+    fn depth(p: &Project, svc: &str, seen: &mut Vec<String>) -> usize {
+        if seen.iter().any(|s| s == svc) {
+            return 0;
+        }
+        seen.push(svc.to_string());
+        let d = p
+            .services
+            .get(svc)
+            .map(|s| {
+                s.depends_on
+                    .keys()
+                    .map(|dep| 1 + depth(p, dep, seen))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        seen.pop();
+        d
+    }
+    let mut by: std::collections::BTreeMap<usize, Vec<ContainerSummary>> = Default::default();
+    for x in list {
+        let d = depth(p, state::label(&x, state::SERVICE), &mut Vec::new());
+        by.entry(d).or_default().push(x);
+    }
+    by.into_values().rev().collect()
 }
