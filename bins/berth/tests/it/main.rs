@@ -4,6 +4,7 @@
 mod build_client;
 mod build_manifest;
 mod compose;
+mod compose_files;
 mod compose_more;
 mod compose_ttl;
 mod daemon_client;

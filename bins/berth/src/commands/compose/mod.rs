@@ -10,15 +10,16 @@
 //!
 //! Layout: `mod.rs` the global flags and the dispatch; `state` the labels and the
 //! lookup of a project's containers; `spec` the service → create body translation;
-//! `resources` networks and volumes; `up`, `deps` (depends_on conditions), `down`,
-//! `ephemeral` (`up --ttl/--priority/--max-projects` and `prune`),
-//! `ps` (ps/ls/images/top), `logs`, `lifecycle` (start/stop/restart/kill/rm),
+//! `resources` networks and volumes; `files` file-based secrets and configs; `up`,
+//! `deps` (depends_on conditions), `down`, `ephemeral` (`up --ttl/--priority/
+//! --max-projects` and `prune`), `ps` (ps/ls/images/top), `logs`, `lifecycle` (start/stop/restart/kill/rm),
 //! `exec` (exec/run), `images` (build/pull/push), `verbs` the per-verb flags.
 
 mod deps;
 mod down;
 mod ephemeral;
 mod exec;
+mod files;
 mod images;
 mod lifecycle;
 mod logs;

@@ -138,6 +138,7 @@ fn mounts(p: &Project, s: &Service, host: &mut Map<String, Value>) {
             }
         }
     }
+    list.extend(super::files::mounts(p, s));
     host.insert("Binds".into(), json!(binds));
     host.insert("Mounts".into(), json!(list));
     let tmpfs: Map<String, Value> = s

@@ -227,6 +227,7 @@ pub fn up(ctx: &Ctx, a: &Up) -> Result<()> {
     let full = ctx.load(&a.services)?;
     let mut p = select(&full, &a.services, a.no_deps)?;
     let scale = parse_scale(&a.scale, &p)?;
+    super::files::check(&p)?;
     let stamp = Stamp::for_up(c, &p.name, a)?;
     images::ensure_images(c, &p, a.build, a.no_build)?;
     super::ephemeral::enforce_quota(c, &p.name, &stamp, a)?;
