@@ -8,7 +8,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use berth_api_types::JsonMessage;
-use berth_engine::build::{BuildEvent, BuildRequest};
+use berth_engine::build::{BuildEvent, BuildRequest, CONTEXT_MANIFEST_FORMAT};
 use berth_engine::Engine;
 use http::Response;
 
@@ -50,10 +50,10 @@ pub(crate) fn request(q: &Query) -> Result<(BuildRequest, bool), ApiError> {
         pull: q.flag("pull"),
         manifest_context: match q.get("contextformat").filter(|f| !f.is_empty()) {
             None => false,
-            Some("berth-manifest-v1") => true,
+            Some(f) if f == CONTEXT_MANIFEST_FORMAT => true,
             Some(f) => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown contextformat {f:?}: send a tar, or berth-manifest-v1"
+                    "unknown contextformat {f:?}: send a tar, or {CONTEXT_MANIFEST_FORMAT}"
                 )))
             }
         },

@@ -189,12 +189,7 @@ impl Prepared {
 /// Adds `dockerfile` as `.dockerfile.<hex>` and hides it with `.dockerignore` (docker's
 /// `AddDockerfileToBuildContext`); returns the generated name.
 pub fn add_dockerfile(ctx: &mut Prepared, dockerfile: Vec<u8>) -> Result<String> {
-    let mut hex = [0u8; 10];
-    fs::File::open("/dev/urandom")?.read_exact(&mut hex)?;
-    let name = format!(
-        ".dockerfile.{}",
-        hex.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let name = format!(".dockerfile.{}", &berth_types::random_id()?[..20]);
     let mut ignore = b".dockerignore".to_vec();
     if let Some(i) = ctx.items.iter().position(|it| it.name == ".dockerignore") {
         ignore = match ctx.items.remove(i).data {

@@ -31,8 +31,7 @@ impl Engine {
     }
 
     pub(super) fn blob_path(&self, digest: &str) -> PathBuf {
-        self.blob_dir()
-            .join(digest.strip_prefix("sha256:").unwrap_or(digest))
+        blob_in(&self.blob_dir(), digest)
     }
 
     /// Of `digests`, those the content store lacks (`POST /build/blobs/missing`).

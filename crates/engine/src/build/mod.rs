@@ -28,6 +28,7 @@
 mod addtar;
 mod blobs;
 mod cache;
+pub use berth_build::manifest::CONTEXT_MANIFEST_FORMAT;
 pub use cache::BuildCachePruneReport;
 mod context;
 mod copy;

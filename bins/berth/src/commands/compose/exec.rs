@@ -2,7 +2,7 @@
 //! container `<project>-<service>-run-<hex>` labelled `oneoff=True`, dependencies started
 //! first), both through the same exec and attach flows as `berth exec` / `berth run`.
 
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal};
 
 use anyhow::{anyhow, Result};
 use serde_json::json;
@@ -45,20 +45,6 @@ pub fn exec(ctx: &Ctx, a: &ExecArgs) -> Result<()> {
         return c.exec_start_detached(&exec_id).map_err(daemon);
     }
     crate::commands::exec::attach_exec(c, &exec_id, tty, true)
-}
-
-fn random_hex() -> String {
-    let mut b = [0u8; 6];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_err()
-    {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        b.copy_from_slice(&t.to_le_bytes()[..6]);
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<()> {
@@ -111,10 +97,15 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<()> {
     s.container_name = None;
     let s = s.clone();
     deps::wait_dependencies(c, &p, &s)?;
-    let name = a
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}-run-{}", p.name, a.service, random_hex()));
+    let name = match &a.name {
+        Some(n) => n.clone(),
+        None => format!(
+            "{}-{}-run-{}",
+            p.name,
+            a.service,
+            &berth_types::random_id()?[..12]
+        ),
+    };
     let r = Replica {
         project: &only,
         service: &s,
