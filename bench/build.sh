@@ -122,14 +122,8 @@ measure() {
 }
 
 # --- berthd: release build, its defaults (berth0, nftables), a private data root, exec root and socket.
-bd="$work/berthd"; mkdir -p "$bd"
-echo '{"log-level":"warn"}' > "$bd/daemon.json"
-nsenter --net="/run/netns/$ns_b" "$repo/target/release/berthd" -H "unix://$bd/berth.sock" --data-root "$bd/data" --exec-root "$bd/run" \
-  --pidfile "$bd/berthd.pid" --config-file "$bd/daemon.json" \
-  --shim-binary "$repo/target/release/berth-shim" 2>"$bd/daemon.log" &
-berthd_pid=$!; track "$berthd_pid"; SOCKS+=("unix://$bd/berth.sock")
-cli="$DOCKER -H unix://$bd/berth.sock"
-if wait_ready "$berthd_pid" 200 $cli version; then
+bd="$work/berthd"; cli="$DOCKER -H unix://$bd/berth.sock"
+if start_berthd_in "$ns_b" "$bd"; then
   VER[berth]=$($cli version -f '{{.Server.Version}}')
   $cli load -i "$archive" >/dev/null
   # berth's own CLI (manifest contexts; its digest cache under the bench directory). A cold

@@ -116,13 +116,8 @@ measure() {
 }
 
 # --- berthd: release build, its defaults (berth0, nftables), a private data root, exec root and socket.
-bd="$work/berthd"; mkdir -p "$bd"; bsock="unix://$bd/berth.sock"
-echo '{"log-level":"warn"}' > "$bd/daemon.json"
-nsenter --net="/run/netns/$ns_b" "$repo/target/release/berthd" -H "$bsock" --data-root "$bd/data" --exec-root "$bd/run" \
-  --pidfile "$bd/berthd.pid" --config-file "$bd/daemon.json" \
-  --shim-binary "$repo/target/release/berth-shim" 2>"$bd/daemon.log" &
-berthd_pid=$!; track "$berthd_pid"; SOCKS+=("$bsock")
-if wait_ready "$berthd_pid" 200 "$DOCKER" -H "$bsock" version; then
+bd="$work/berthd"; bsock="unix://$bd/berth.sock"
+if start_berthd_in "$ns_b" "$bd"; then
   VER[berthd]=$("$DOCKER" -H "$bsock" version -f '{{.Server.Version}}')
   "$DOCKER" -H "$bsock" load -i "$archive" >/dev/null
   measure berth "$DOCKER -H $bsock" "$BERTH -H $bsock compose -f $file -p $project" "$ns_b"

@@ -137,6 +137,17 @@ start_dockerd() {
   dockerd_pid=$!; track "$dockerd_pid"
   wait_ready "$dockerd_pid" 600 "$DOCKER" -H "$sock" version
 }
+# start_berthd_in NS DIR: the release berthd with its defaults (berth0, nftables) in network namespace NS, log level warn (daemon.json, data root, exec root, pidfile, daemon.log and socket berth.sock under DIR), tracked, its socket in SOCKS; sets berthd_pid; succeeds once `$DOCKER -H unix://DIR/berth.sock version` answers.
+start_berthd_in() {
+  local ns=$1 dir=$2
+  mkdir -p "$dir"
+  echo '{"log-level":"warn"}' > "$dir/daemon.json"
+  nsenter --net="/run/netns/$ns" "$repo/target/release/berthd" -H "unix://$dir/berth.sock" --data-root "$dir/data" --exec-root "$dir/run" \
+    --pidfile "$dir/berthd.pid" --config-file "$dir/daemon.json" \
+    --shim-binary "$repo/target/release/berth-shim" 2>"$dir/daemon.log" &
+  berthd_pid=$!; track "$berthd_pid"; SOCKS+=("unix://$dir/berth.sock")
+  wait_ready "$berthd_pid" 200 "$DOCKER" -H "unix://$dir/berth.sock" version
+}
 # start_dockerd_in NS DIR SOCK: a private $DOCKERD with its defaults (docker0, iptables, userland proxy) in network namespace NS (data-root, exec-root, pidfile and daemon.log under DIR; -H SOCK), tracked, its socket in SOCKS; succeeds once `$DOCKER -H SOCK version` answers.
 start_dockerd_in() {
   local ns=$1 dir=$2 sock=$3

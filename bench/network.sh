@@ -136,13 +136,8 @@ measure() {
 }
 
 # --- berthd: release build, its defaults (berth0, nftables), a private data root, exec root and socket.
-bd="$work/berthd"; mkdir -p "$bd"
-echo '{"log-level":"warn"}' > "$bd/daemon.json"
-nsenter --net="/run/netns/$ns_b" "$repo/target/release/berthd" -H "unix://$bd/berth.sock" --data-root "$bd/data" --exec-root "$bd/run" \
-  --pidfile "$bd/berthd.pid" --config-file "$bd/daemon.json" \
-  --shim-binary "$repo/target/release/berth-shim" 2>"$bd/daemon.log" &
-berthd_pid=$!; track "$berthd_pid"; SOCKS+=("unix://$bd/berth.sock")
-if wait_ready "$berthd_pid" 200 "$DOCKER" -H "unix://$bd/berth.sock" version; then
+bd="$work/berthd"
+if start_berthd_in "$ns_b" "$bd"; then
   VER[berth]=$("$DOCKER" -H "unix://$bd/berth.sock" version -f '{{.Server.Version}}')
   measure berth "$ns_b" "$DOCKER" -H "unix://$bd/berth.sock"
 else
