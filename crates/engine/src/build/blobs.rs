@@ -83,7 +83,7 @@ impl Engine {
         let manifest: ContextManifest = serde_json::from_slice(&text)
             .map_err(|e| bad(format!("{CONTEXT_MANIFEST_NAME}: {e}")))?;
         manifest.validate().map_err(|e| bad(e.to_string()))?;
-        let mut received = Vec::new();
+        let mut received = std::collections::HashSet::new();
         for e in entries {
             let mut e = e.map_err(|e| bad(e.to_string()))?;
             let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
@@ -97,7 +97,7 @@ impl Engine {
                     ))
                 })?;
             store_blob(incoming, &digest, &mut e)?;
-            received.push(digest);
+            received.insert(digest);
         }
         let now = std::fs::FileTimes::new().set_modified(SystemTime::now());
         for d in manifest.digests() {
@@ -117,7 +117,7 @@ impl Engine {
                 }
             }
         }
-        Ok((manifest, received))
+        Ok((manifest, received.into_iter().collect()))
     }
 
     /// Removes blobs unused for a week (and leftovers of interrupted writes).
