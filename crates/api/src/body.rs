@@ -70,7 +70,13 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
     r
 }
 
-/// The request body as a blocking reader; the pump task ends with the body.
+/// What is still read and discarded of a request body its handler left unread (an error
+/// answered before the upload's end), so the client finishes writing and reads the answer
+/// instead of a broken pipe; Go's net/http discards up to the same 256 KiB.
+const DISCARD_UNREAD: usize = 256 << 10;
+
+/// The request body as a blocking reader; the pump task ends with the body (draining up to
+/// [`DISCARD_UNREAD`] of it once the reader is dropped).
 pub fn reader<B>(body: B) -> ChanReader
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
@@ -88,7 +94,19 @@ where
                 Err(e) => Err(io::Error::other(format!("reading the request body: {e}"))),
             };
             let stop = item.is_err();
-            if tx.send(item).await.is_err() || stop {
+            if stop {
+                let _ = tx.send(item).await;
+                break;
+            }
+            if tx.send(item).await.is_err() {
+                // The handler is done with the body: let the client finish its upload.
+                let mut discarded = 0;
+                while discarded < DISCARD_UNREAD {
+                    match body.frame().await {
+                        Some(Ok(f)) => discarded += f.data_ref().map_or(0, Bytes::len),
+                        _ => break,
+                    }
+                }
                 break;
             }
         }
