@@ -336,6 +336,10 @@ pub async fn inspect(engine: &Arc<Engine>, id: String) -> Answer {
         body["State"]["Health"] =
             json!({"Status": h.status, "FailingStreak": h.failing_streak, "Log": h.log});
     }
+    if let Some(ready) = v.ready {
+        // berth's port groups (not Docker's): whether this member is ready for traffic.
+        body["State"]["Ready"] = json!(ready);
+    }
     Ok(json(StatusCode::OK, &body))
 }
 

@@ -36,6 +36,7 @@ impl Service {
         s.scale = None;
         if let Some(d) = &mut s.deploy {
             d.replicas = None;
+            d.update_config = None;
         }
         let json = serde_json::to_value(&s).expect("the model serializes");
         let text = canonical(&json);

@@ -23,6 +23,13 @@
 //! - host IP `""` means every address (`0.0.0.0`). IPv6 host addresses are refused: berth's
 //!   firewall is IPv4 only.
 //!
+//! Shared ports (beyond Docker): [`reserve_shared`] lets a caller say that a fixed host port
+//! is already held by a peer — berthd's port groups, the replicas of one service during a
+//! zero-downtime update, publish the same host port while the firewall sends each new
+//! connection to one of them. The port is then mapped but not bound twice; when the holder
+//! goes, [`Reservation::hand_over`] moves its sockets to a peer that still maps them, so the
+//! port stays held without a moment free.
+//!
 //! The sockets live in the network namespace of the thread that calls [`reserve`]: berthd
 //! calls it in the host namespace. SCTP without kernel support (no `sctp` module) cannot be
 //! bound, and then cannot be used by anyone else on the host either; such ports are held in
@@ -103,6 +110,16 @@ impl Reservation {
         &self.mappings
     }
 
+    /// Moves the held sockets that `heir` also maps into `heir` (the rest stay, and are
+    /// released with `self`): a port group's port outlives the member that bound it.
+    pub fn hand_over(&mut self, heir: &mut Reservation) {
+        let (give, keep): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|h| heir.mappings.iter().any(|m| h.serves(m)));
+        self.held = keep;
+        heir.held.extend(give);
+    }
+
     /// One `("80/tcp", host ip, host port)` per published container port, sorted, for
     /// `NetworkSettings.Ports` (the host ip is `0.0.0.0` when every address was asked for).
     pub fn bindings(&self) -> Vec<(String, String, u16)> {
@@ -146,6 +163,23 @@ pub fn reserve(
     publish_all: bool,
     exposed: &[String],
     container_ip: Ipv4Addr,
+) -> Result<Reservation, PortError> {
+    reserve_shared(bindings, publish_all, exposed, container_ip, &|_, _, _| {
+        false
+    })
+}
+
+/// Whether a fixed host port `(proto, host ip, port)` is already held by a peer.
+pub type SharedBy<'a> = &'a dyn Fn(Proto, Option<Ipv4Addr>, u16) -> bool;
+
+/// [`reserve`], except that fixed host ports `shared` says a peer holds are mapped without
+/// being bound again (random ports and "first free of a range" are never shared).
+pub fn reserve_shared(
+    bindings: &BTreeMap<String, Vec<PortBinding>>,
+    publish_all: bool,
+    exposed: &[String],
+    container_ip: Ipv4Addr,
+    shared: SharedBy<'_>,
 ) -> Result<Reservation, PortError> {
     let mut wanted: Vec<(PortRange, Proto, String, PortBinding)> = vec![];
     for (key, list) in bindings {
@@ -204,7 +238,7 @@ pub fn reserve(
             }
             // Equal lengths: 1:1, one firewall rule for the whole range.
             Some(h) if h.end - h.start == range.end - range.start => {
-                for port in h.start..=h.end {
+                for port in (h.start..=h.end).filter(|p| !shared(proto, host_ip, *p)) {
                     res.held.push(hold::bind(proto, host_ip, port)?);
                 }
                 res.mappings.push(mapping(h, range));

@@ -244,13 +244,15 @@ fn compose_depends_on_service_healthy_orders_the_start() {
         d.ok(&["inspect", "-f", "{{.State.Health.Status}}", "hc-db-1"]),
         "healthy\n"
     );
-    // A dependency that turns unhealthy fails `up` with a clear message.
+    // A dependency that turns unhealthy fails `up` with a clear message (stop-first: the
+    // default rolling update would keep the healthy db and fail on the new one itself, see
+    // compose_rolling).
     s.write(
         &yaml
             .replace("test -f /tmp/ready", "exit 1")
             .replace("retries: 50", "retries: 1"),
     );
-    let r = s.run(&["up", "-d"]);
+    let r = s.run(&["up", "-d", "--strategy", "recreate"]);
     assert!(!r.ok, "{r:?}");
     assert!(r.stderr.contains("hc-db-1 is unhealthy"), "{r:?}");
 }

@@ -6,6 +6,7 @@ mod build_manifest;
 mod compose;
 mod compose_files;
 mod compose_more;
+mod compose_rolling;
 mod compose_ttl;
 mod daemon_client;
 mod docker;

@@ -7,7 +7,7 @@ use serde_yaml::Value;
 use super::*;
 use crate::model::{
     Build, Condition, Dependency, Deploy, FileRef, Healthcheck, ResourceSpec, Resources,
-    ServiceNetwork, Ulimit,
+    ServiceNetwork, Ulimit, UpdateConfig,
 };
 use crate::paths::{absolutize, is_remote};
 
@@ -161,14 +161,13 @@ pub(crate) fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Deploy> {
     ctx.check_keys(
         m,
         path,
-        &["replicas", "resources", "labels"],
+        &["replicas", "resources", "labels", "update_config"],
         &[
             "mode",
             "endpoint_mode",
             "placement",
             "restart_policy",
             "rollback_config",
-            "update_config",
         ],
     );
     let mut d = Deploy {
@@ -176,6 +175,33 @@ pub(crate) fn deploy(ctx: &mut Ctx, v: &Value, path: &str) -> Result<Deploy> {
         labels: string_dict(ctx, m, "labels", path, &['='])?,
         ..Deploy::default()
     };
+    if let Some(u) = m.get("update_config") {
+        let up = join(path, "update_config");
+        let um = mapping(ctx, u, &up)?;
+        ctx.check_keys(
+            um,
+            &up,
+            &["order"],
+            &[
+                "parallelism",
+                "delay",
+                "failure_action",
+                "monitor",
+                "max_failure_ratio",
+            ],
+        );
+        let order = opt_string(ctx, um, "order", &up)?;
+        if let Some(o) = order
+            .as_deref()
+            .filter(|o| !matches!(*o, "start-first" | "stop-first"))
+        {
+            return Err(ctx.err(
+                &join(&up, "order"),
+                format!("unknown order {o:?}; use start-first or stop-first"),
+            ));
+        }
+        d.update_config = Some(UpdateConfig { order });
+    }
     if let Some(r) = m.get("resources") {
         let rp = join(path, "resources");
         let rm = mapping(ctx, r, &rp)?;

@@ -17,7 +17,7 @@ pub use resources::{FileObject, Ipam, IpamPool, Network, Volume};
 pub use service::{Build, Healthcheck, Restart, Service};
 pub use service_parts::{
     Condition, Dependency, Deploy, FileRef, Mount, MountBind, MountTmpfs, MountType, MountVolume,
-    Port, ResourceSpec, Resources, ServiceNetwork, Ulimit,
+    Port, ResourceSpec, Resources, ServiceNetwork, Ulimit, UpdateConfig,
 };
 
 /// A loaded project.

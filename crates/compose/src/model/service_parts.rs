@@ -152,6 +152,18 @@ pub struct Deploy {
     /// Service labels.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// `update_config`: only `order` is used (how `up` replaces a changed container).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<UpdateConfig>,
+}
+
+/// `deploy.update_config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateConfig {
+    /// `start-first` (the new container serves before the old one stops; berth's default
+    /// outside swarm) or `stop-first` (Docker's recreate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
 }
 
 /// Limits and reservations.

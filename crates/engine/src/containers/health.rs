@@ -298,6 +298,7 @@ pub(crate) fn monitor(engine: Weak<Engine>, id: String) {
             continue;
         }
         e.emit_container(&rec, &format!("health_status: {}", h.status), &[]);
+        e.set_member_ready(&id, None, h.status == "healthy");
         let opted_in = rec
             .labels
             .get(RESTART_ON_UNHEALTHY)

@@ -101,6 +101,9 @@ pub struct ContainerView {
     pub restarting: bool,
     /// Its health-check state (`None`: no check, or never started with one).
     pub health: Option<Health>,
+    /// For a running port-group member, whether it gets the group's traffic when newest
+    /// (see `networks::groups`); `None` otherwise.
+    pub ready: Option<bool>,
 }
 
 impl Engine {
@@ -218,6 +221,7 @@ impl Engine {
         let restarting =
             !status.is_running() && !record.manually_stopped && self.is_restarting(&record.id);
         ContainerView {
+            ready: self.member_ready(&record.id),
             health,
             restarting,
             record,

@@ -111,8 +111,10 @@ impl Engine {
         std::thread::spawn(move || {
             for id in rx {
                 let (w, h, hid) = (weak.clone(), weak.clone(), id.clone());
+                let (r, rid) = (weak.clone(), id.clone());
                 std::thread::spawn(move || waiter(w, id));
                 std::thread::spawn(move || super::health::monitor(h, hid));
+                std::thread::spawn(move || crate::networks::probe_readiness(r, rid));
             }
         });
         for rec in self.records()? {

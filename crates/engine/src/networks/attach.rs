@@ -102,12 +102,15 @@ impl Engine {
             .values()
             .find_map(|e| e.live.as_ref().map(|l| l.ip));
         if let Some(ip) = primary {
-            if let Some(ports) = self.reserve_ports(out, ip)? {
+            if let Some(ports) = self.reserve_ports(state, out, ip)? {
                 out.ports = ports.published;
                 state.ports.insert(out.id.clone(), ports.held);
+                self.join_group(state, out, false);
                 self.refresh_firewall(state);
+                return Ok(());
             }
         }
+        self.join_group(state, out, false);
         Ok(())
     }
 
@@ -199,7 +202,12 @@ impl Engine {
             self.detach_one(state, &id, ep);
         }
         rec.ports.clear();
-        if state.ports.remove(&id).is_some() {
+        let gone = state
+            .ports
+            .remove(&id)
+            .map(|mut r| state.hand_over_ports(&id, &mut r));
+        self.leave_group(state, &id);
+        if gone.is_some() {
             self.refresh_firewall(state);
         }
         let dir = &self.config.network.netns_dir;
@@ -279,7 +287,7 @@ impl Engine {
                 .values()
                 .find_map(|e| e.live.as_ref().map(|l| l.ip));
             if let Some(ip) = primary.filter(|_| !rec.ports.is_empty()) {
-                match self.reserve_ports(&rec, ip) {
+                match self.reserve_ports(&state, &rec, ip) {
                     Ok(Some(p)) => {
                         state.ports.insert(rec.id.clone(), p.held);
                     }
@@ -290,6 +298,7 @@ impl Engine {
                     )),
                 }
             }
+            self.join_group(&mut state, &rec, true);
         }
         // Namespaces no running container owns (a crash between create and start).
         if let Ok(entries) = std::fs::read_dir(&self.config.network.netns_dir) {

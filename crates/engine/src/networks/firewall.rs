@@ -39,11 +39,7 @@ impl Engine {
                 })
             })
             .collect();
-        let mut ports: Vec<PortMapping> = state
-            .ports
-            .values()
-            .flat_map(|p| p.mappings().iter().cloned())
-            .collect();
+        let mut ports: Vec<PortMapping> = state.published_mappings();
         ports.sort_by_key(|m| (m.host_ports.start, m.proto as u8));
         Ruleset {
             table: self.config.network.firewall_table.clone(),

@@ -16,11 +16,13 @@
 //! - `firewall`: berth's nftables table from the networks and published ports, the watch that
 //!   restores it after a flush, and the accept rules beside a foreign drop policy.
 //! - `names`: the DNS table each network's responder answers from.
+//! - `groups`: port groups, the engine's half of a zero-downtime update.
 
 mod attach;
 mod connect;
 mod files;
 mod firewall;
+mod groups;
 mod names;
 mod plan;
 mod ports;
@@ -35,6 +37,8 @@ use berth_network::ipam::{AddressSpace, Cidr};
 use serde::{Deserialize, Serialize};
 
 pub use attach::dns_names;
+pub(crate) use groups::probe_readiness;
+pub use groups::PORT_GROUP_LABEL;
 pub(crate) use names::Names;
 pub use request::{NetworkCreateRequest, NetworkIpam, NetworkIpamConfig};
 pub use store::{NetworkFilters, NetworkMember};
@@ -184,6 +188,10 @@ pub(crate) struct NetState {
     spaces: HashMap<String, AddressSpace>,
     /// Container id → its host ports (sockets held so nobody else binds them) and mappings.
     ports: HashMap<String, berth_network::ports::Reservation>,
+    /// Container id → its port group membership (running members only).
+    members: HashMap<String, groups::Member>,
+    /// The last port-group join's number.
+    seq: u64,
     /// Network id → its DNS responder.
     dns: HashMap<String, berth_network::dns::DnsServer>,
     /// The firewall table's generation.

@@ -18,10 +18,15 @@ struct Entry {
     ip: Ipv4Addr,
 }
 
+/// Why a standby set: a port-group member that is not ready yet (see `groups`) is left out
+/// of answers for a name that a ready container also answers to.
+type Standby = std::collections::HashSet<String>;
+
 /// Network id → the containers on it with their names.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
     table: RwLock<HashMap<String, Vec<Entry>>>,
+    standby: RwLock<Standby>,
 }
 
 impl Names {
@@ -45,6 +50,15 @@ impl Names {
         }
     }
 
+    /// Puts `container` on standby (not ready) or takes it off.
+    pub(crate) fn set_standby(&self, container: &str, on: bool) {
+        let mut s = self.standby.write().unwrap_or_else(|p| p.into_inner());
+        match on {
+            true => s.insert(container.to_string()),
+            false => s.remove(container),
+        };
+    }
+
     /// Renames a container on every network (`docker rename`).
     pub(crate) fn rename(&self, container: &str, old: &str, new: &str) {
         let mut t = self.table.write().unwrap_or_else(|p| p.into_inner());
@@ -61,12 +75,14 @@ impl Names {
 
     fn lookup(&self, net: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
         let t = self.table.read().unwrap_or_else(|p| p.into_inner());
-        let ips: Vec<Ipv4Addr> = t
+        let standby = self.standby.read().unwrap_or_else(|p| p.into_inner());
+        let (ready, waiting): (Vec<&Entry>, Vec<&Entry>) = t
             .get(net)?
             .iter()
             .filter(|e| e.names.iter().any(|n| n == name))
-            .map(|e| e.ip)
-            .collect();
+            .partition(|e| !standby.contains(&e.container));
+        let pick = if ready.is_empty() { waiting } else { ready };
+        let ips: Vec<Ipv4Addr> = pick.iter().map(|e| e.ip).collect();
         (!ips.is_empty()).then_some(ips)
     }
 
@@ -113,5 +129,22 @@ mod tests {
         assert_eq!(n.lookup("a", "front"), Some(vec![ip]));
         n.remove("a", "c1");
         assert_eq!(n.lookup("a", "front"), None);
+    }
+
+    #[test]
+    fn a_member_on_standby_is_hidden_only_behind_a_ready_one() {
+        let n = Names::default();
+        let (old, new) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3));
+        n.add("a", "c1", &["p-web-1".into(), "web".into()], old);
+        n.add("a", "c2", &["p-web-2".into(), "web".into()], new);
+        n.set_standby("c2", true);
+        assert_eq!(n.lookup("a", "web"), Some(vec![old]));
+        // Its own name still answers: nothing else has it.
+        assert_eq!(n.lookup("a", "p-web-2"), Some(vec![new]));
+        n.set_standby("c2", false);
+        assert_eq!(n.lookup("a", "web"), Some(vec![old, new]));
+        n.remove("a", "c1");
+        n.set_standby("c2", true);
+        assert_eq!(n.lookup("a", "web"), Some(vec![new]));
     }
 }

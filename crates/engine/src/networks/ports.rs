@@ -6,6 +6,8 @@ use std::net::Ipv4Addr;
 
 use berth_network::ports::{self, PortBinding, Reservation};
 
+use super::NetState;
+
 use super::PublishedPort;
 use crate::containers::ContainerRecord;
 use crate::{Engine, EngineError, Result};
@@ -18,10 +20,12 @@ pub(super) struct Reserved {
 
 impl Engine {
     /// Holds the ports `rec` publishes, for its address `ip`; `None` when it publishes none.
+    /// A fixed host port another member of `rec`'s port group publishes is shared.
     /// A record that already lists ports (a running container after a berthd restart) gets
     /// exactly those host ports back.
     pub(super) fn reserve_ports(
         &self,
+        state: &NetState,
         rec: &ContainerRecord,
         ip: Ipv4Addr,
     ) -> Result<Option<Reserved>> {
@@ -58,7 +62,8 @@ impl Engine {
             return Ok(None);
         }
         let exposed = self.exposed_ports(rec);
-        let held = ports::reserve(&bindings, all, &exposed, ip)
+        let shared = |proto, host_ip, port| state.group_holds(rec, proto, host_ip, port);
+        let held = ports::reserve_shared(&bindings, all, &exposed, ip, &shared)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
         let published = held
             .bindings()

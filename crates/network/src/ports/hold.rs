@@ -19,6 +19,8 @@ use crate::firewall::Proto;
 /// A held port; released on drop.
 #[derive(Debug)]
 pub(super) struct Held {
+    proto: Proto,
+    ip: Option<Ipv4Addr>,
     port: u16,
     how: How,
 }
@@ -38,6 +40,13 @@ impl Held {
     /// The host port (the kernel's pick when 0 was asked for).
     pub(super) fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Whether `m` publishes this held port.
+    pub(super) fn serves(&self, m: &crate::firewall::PortMapping) -> bool {
+        m.proto == self.proto
+            && m.host_ip == self.ip
+            && (m.host_ports.start..=m.host_ports.end).contains(&self.port)
     }
 }
 
@@ -94,6 +103,8 @@ pub(super) fn bind(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> Result<Held
         p => p,
     };
     Ok(Held {
+        proto,
+        ip,
         port,
         how: How::Socket(fd),
     })
@@ -156,6 +167,8 @@ fn hold_in_table(ip: Option<Ipv4Addr>, port: u16) -> Result<Held, PortError> {
     };
     t.insert((ip, port));
     Ok(Held {
+        proto: Proto::Sctp,
+        ip,
         port,
         how: How::Table(ip),
     })

@@ -242,3 +242,26 @@ fn publish_all_gives_unbound_exposed_ports_random_ones() {
         assert_eq!(plain.bindings().len(), 1, "without -P only the bindings");
     });
 }
+
+#[test]
+fn a_shared_port_is_mapped_twice_held_once_and_handed_over() {
+    in_netns(|| {
+        let other = Ipv4Addr::new(10, 0, 0, 3);
+        let mut first = reserve(&one("80/tcp", "", "8080"), false, &[], IP).unwrap();
+        let peer_holds = |proto: Proto, ip: Option<Ipv4Addr>, port: u16| {
+            proto == Proto::Tcp && ip.is_none() && port == 8080
+        };
+        let mut second =
+            reserve_shared(&one("80/tcp", "", "8080"), false, &[], other, &peer_holds).unwrap();
+        assert_eq!(second.mappings()[0].container_ip, other);
+        assert_eq!(second.mappings()[0].host_ports, PortRange::one(8080));
+        // Not shared for anyone else: a third reservation still conflicts.
+        assert!(reserve(&one("80/tcp", "", "8080"), false, &[], IP).is_err());
+        // The holder goes: its socket moves to the peer, so the port stays held.
+        first.hand_over(&mut second);
+        drop(first);
+        assert!(TcpListener::bind("0.0.0.0:8080").is_err(), "port freed");
+        drop(second);
+        assert!(TcpListener::bind("0.0.0.0:8080").is_ok(), "port still held");
+    });
+}

@@ -21,6 +21,9 @@ pub enum Ready {
     Healthy,
     /// Exited with status 0.
     Completed,
+    /// Ready for traffic: healthy with a health check, else berthd's port-group readiness
+    /// (`State.Ready`, its published TCP ports answer) when it reports one, else running.
+    Serving,
 }
 
 const POLL: Duration = Duration::from_millis(200);
@@ -48,6 +51,21 @@ pub fn wait_container(
                 bail!("service {name:?} didn't complete successfully: exit {code}");
             }
             Ready::Completed => {}
+            Ready::Serving => {
+                match (health, st["Ready"].as_bool()) {
+                    (Some("healthy"), _) => return Ok(()),
+                    (Some("unhealthy"), _) => bail!("it is unhealthy"),
+                    (None, Some(true)) => return Ok(()),
+                    (None, None) if status == "running" => return Ok(()),
+                    _ => {}
+                }
+                if exited {
+                    bail!("it exited with code {code}");
+                }
+                if deadline.is_some_and(|d| Instant::now() > d) {
+                    bail!("not ready within --ready-timeout");
+                }
+            }
             Ready::Healthy | Ready::RunningOrHealthy => {
                 match health {
                     Some("healthy") => return Ok(()),

@@ -62,6 +62,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<()> {
             detach: true,
             build: a.build,
             services: deps_names,
+            ready_timeout: super::rolling::READY_TIMEOUT,
             ..Up::default()
         };
         up::up(ctx, &u)?;

@@ -25,6 +25,7 @@ mod lifecycle;
 mod logs;
 mod ps;
 mod resources;
+mod rolling;
 mod spec;
 mod state;
 mod up;

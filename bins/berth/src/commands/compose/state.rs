@@ -20,6 +20,8 @@ pub const NETWORK: &str = "com.docker.compose.network";
 pub const VOLUME: &str = "com.docker.compose.volume";
 pub const DEPENDS: &str = "com.docker.compose.depends_on";
 pub const IMAGE: &str = "com.docker.compose.image";
+/// berthd's port group label (see the engine's `networks::groups`): `<project>/<service>`.
+pub const PORT_GROUP: &str = "org.berth.port-group";
 
 /// The docker compose version berth's labels claim compatibility with.
 pub const COMPOSE_VERSION: &str = "2.29.0";

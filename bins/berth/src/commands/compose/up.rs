@@ -17,7 +17,8 @@ use berth_compose::Project;
 use super::deps::{self, Ready};
 use super::ephemeral::Stamp;
 use super::spec::{self, Replica};
-use super::{event, images, logs, resources, state, Ctx, Up};
+use super::verbs::Strategy;
+use super::{event, images, logs, resources, rolling, state, Ctx, Up};
 use crate::commands::{daemon, Exit};
 
 /// The project restricted to the services named on the command line (with their
@@ -152,6 +153,16 @@ impl Plan<'_> {
         Ok(())
     }
 
+    /// Whether a changed running container of `service` is replaced start-first.
+    fn start_first(&self, service: &str) -> bool {
+        let order = self.p.services[service]
+            .deploy
+            .as_ref()
+            .and_then(|d| d.update_config.as_ref())
+            .and_then(|u| u.order.as_deref());
+        self.a.strategy == Strategy::Rolling && order != Some("stop-first")
+    }
+
     /// Brings `service` to `n` replicas of its current configuration.
     fn converge(&self, service: &str, n: usize) -> Result<()> {
         let (c, p, a) = (self.c, self.p, self.a);
@@ -176,7 +187,11 @@ impl Plan<'_> {
             let name = state::name(x);
             let stale = state::label(x, state::HASH) != hash
                 || image.as_ref().is_some_and(|i| *i != x.image_id);
-            if a.force_recreate || (stale && !a.no_recreate) {
+            let recreate = a.force_recreate || (stale && !a.no_recreate);
+            if recreate && start && x.state == "running" && self.start_first(service) {
+                let create = || self.create(service, number, true);
+                rolling::replace(c, x, timeout, a.ready_timeout, create)?;
+            } else if recreate {
                 event("Container", &name, "Recreate");
                 remove(c, x, timeout, false)?;
                 self.create(service, number, start)?;

@@ -18,6 +18,16 @@ pub struct Config {
     pub services: Vec<String>,
 }
 
+/// How `up` replaces a changed running container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strategy {
+    /// Start the new container first, stop the old one once the new one is ready.
+    #[default]
+    Rolling,
+    /// Stop and remove the old container, then create the new one (docker compose).
+    Recreate,
+}
+
 /// `up`.
 #[derive(Debug, Args, Default)]
 pub struct Up {
@@ -54,6 +64,17 @@ pub struct Up {
     /// Don't start the services after creating them.
     #[arg(long)]
     pub no_start: bool,
+    /// How a changed running container is replaced: `rolling` starts the new one beside it,
+    /// switches traffic when it is ready, then stops the old one (no downtime; a new one
+    /// that never becomes ready is removed and the old one keeps serving); `recreate` stops
+    /// the old one first, as docker compose does. A service's
+    /// `deploy.update_config.order: stop-first` always recreates.
+    #[arg(long, value_enum, default_value_t = Strategy::Rolling)]
+    pub strategy: Strategy,
+    /// Seconds a rolling update waits for a new container to be ready (healthy, or its
+    /// published TCP ports answering) before it gives up and keeps the old one.
+    #[arg(long, value_name = "SECONDS", default_value_t = super::rolling::READY_TIMEOUT)]
+    pub ready_timeout: u64,
     /// Use this timeout in seconds for container shutdown when attached or when containers
     /// are already running.
     #[arg(short = 't', long)]
