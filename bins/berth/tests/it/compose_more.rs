@@ -203,3 +203,35 @@ fn compose_config_interpolates_and_reports_invalid_files() {
     assert_eq!(r.code, Some(14), "{r:?}");
     assert!(r.stderr.contains("no configuration file provided"), "{r:?}");
 }
+
+#[test]
+fn compose_abort_on_container_exit_stops_the_rest_and_returns_the_exit_code() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    let yaml = format!(
+        "services:\n{WEB}  job:\n    image: bench/load:latest\n    command: [\"sh\", \"-c\", \"busybox sleep 1; echo job-done; exit 3\"]\n"
+    );
+    let s = Stack::new(&d, "ab", &yaml);
+    for flags in [
+        &["--abort-on-container-exit"][..],
+        &["--exit-code-from", "job"],
+        &["--abort-on-container-failure"],
+    ] {
+        let mut args = vec!["up"];
+        args.extend_from_slice(flags);
+        let r = s.run(&args);
+        assert_eq!(r.code, Some(3), "{flags:?}: {r:?}");
+        assert!(r.stdout.contains("job-done"), "{flags:?}: {r:?}");
+        assert!(r.stderr.contains("Aborting on container exit..."), "{r:?}");
+        let web = d.ok(&["inspect", "-f", "{{.State.Running}}", "ab-web-1"]);
+        assert_eq!(web.trim(), "false", "{flags:?}: web must be stopped");
+    }
+    // The exit code of the named service, not of the one that ended first.
+    let r = s.run(&["up", "--exit-code-from", "web"]);
+    assert_ne!(r.code, Some(3), "{r:?}");
+    let r = s.run(&["up", "-d", "--abort-on-container-exit"]);
+    assert!(!r.ok && r.stderr.contains("cannot be combined with -d"), "{r:?}");
+    let r = s.run(&["up", "--exit-code-from", "nope"]);
+    assert!(!r.ok && r.stderr.contains("no such service: nope"), "{r:?}");
+}

@@ -101,7 +101,10 @@ pub fn stream(c: &Client, p: &Prefix, o: &LogsOptions, out: &Mutex<io::Stdout>) 
 
 /// Follows every container in `prefixes` on its own thread; each sends `()` when its log
 /// ends (the container stopped), after printing docker compose's `NAME exited with code N`.
-pub fn follow_all(host: &Host, prefixes: Vec<Prefix>, o: &LogsOptions, tx: &Sender<()>) {
+/// A followed container's log ended: its id, and its exit code when it is no longer running.
+pub type Ended = (String, Option<i64>);
+
+pub fn follow_all(host: &Host, prefixes: Vec<Prefix>, o: &LogsOptions, tx: &Sender<Ended>) {
     let out = Arc::new(Mutex::new(io::stdout()));
     for p in prefixes {
         let (host, o, tx, out) = (host.clone(), o.clone(), tx.clone(), out.clone());
@@ -109,6 +112,7 @@ pub fn follow_all(host: &Host, prefixes: Vec<Prefix>, o: &LogsOptions, tx: &Send
             let r = Client::new(host)
                 .map_err(daemon)
                 .and_then(|c| stream(&c, &p, &o, &out).map(|()| c));
+            let mut exit = None;
             match r {
                 Ok(c) => {
                     if let Ok(v) = c.inspect_container_raw(&p.id) {
@@ -116,12 +120,13 @@ pub fn follow_all(host: &Host, prefixes: Vec<Prefix>, o: &LogsOptions, tx: &Send
                             let code = v["State"]["ExitCode"].as_i64().unwrap_or(0);
                             let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
                             let _ = writeln!(o, "{} exited with code {code}", p.name);
+                            exit = Some(code);
                         }
                     }
                 }
                 Err(e) => eprintln!("{}: {e:#}", p.name),
             }
-            let _ = tx.send(());
+            let _ = tx.send((p.id.clone(), exit));
         });
     }
 }

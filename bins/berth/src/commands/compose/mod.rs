@@ -15,6 +15,7 @@
 //! --max-projects` and `prune`), `ps` (ps/ls/images/top), `logs`, `lifecycle` (start/stop/restart/kill/rm),
 //! `exec` (exec/run), `images` (build/pull/push), `verbs` the per-verb flags.
 
+mod attached;
 mod deps;
 mod down;
 mod ephemeral;

@@ -2,24 +2,25 @@
 //!
 //! Idempotence comes from labels: a container whose `com.docker.compose.config-hash` equals
 //! the service's [`berth_compose::Service::config_hash`] and whose image id is the current
-//! one is kept (started if stopped); others are recreated. Replicas are numbered from 1;
-//! scaling down removes the highest numbers first. Without `-d`, `up` then follows the logs
-//! of the project until every container exits or Ctrl-C, and stops the containers.
+//! one is kept (started if stopped); others are recreated — a running one start-first by
+//! default, so the service never stops serving (`rolling`), else stop-first as docker
+//! compose does. Replicas are numbered from 1; scaling down removes the highest numbers
+//! first. Without `-d`, `up` then follows the logs (`attached`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use berth_api_types::ContainerSummary;
-use berth_client::{Client, LogsOptions};
+use berth_client::Client;
 use berth_compose::Project;
 
 use super::deps::{self, Ready};
 use super::ephemeral::Stamp;
 use super::spec::{self, Replica};
 use super::verbs::Strategy;
-use super::{event, images, logs, resources, rolling, state, Ctx, Up};
-use crate::commands::{daemon, Exit};
+use super::{event, images, resources, rolling, state, Ctx, Up};
+use crate::commands::daemon;
 
 /// The project restricted to the services named on the command line (with their
 /// dependencies unless `no_deps`).
@@ -284,57 +285,10 @@ pub fn up(ctx: &Ctx, a: &Up) -> Result<()> {
         }
     }
     if a.detach || a.wait || a.no_start {
+        if a.abort_on_container_exit || a.abort_on_container_failure || a.exit_code_from.is_some() {
+            bail!("--abort-on-container-exit, --abort-on-container-failure and --exit-code-from follow the containers: they cannot be combined with -d, --wait or --no-start");
+        }
         return Ok(());
     }
-    attach(ctx, &p, &names, a.timeout)
-}
-
-/// Follows the logs of the project's containers until they all exit (then returns) or
-/// SIGINT/SIGTERM arrives (then stops them, like docker compose, and exits 130).
-fn attach(ctx: &Ctx, p: &Project, names: &[String], timeout: Option<i64>) -> Result<()> {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
-    // Blocked before any thread starts, so only the waiting thread below receives them.
-    set.thread_block()?;
-    let list = state::ordered(
-        Some(p),
-        state::service_containers(ctx.c, &p.name, true, names)?,
-    );
-    let prefixes = logs::prefixes(&p.name, &list, logs::use_color(false), false);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let o = LogsOptions {
-        follow: true,
-        tail: Some("all".into()),
-        ..LogsOptions::default()
-    };
-    let n = prefixes.len();
-    logs::follow_all(ctx.c.host(), prefixes, &o, &tx);
-    let (stx, srx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        if set.wait().is_ok() {
-            let _ = stx.send(());
-        }
-    });
-    let mut ended = 0;
-    while ended < n {
-        if srx.try_recv().is_ok() {
-            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-            for x in list.iter().rev() {
-                let name = state::name(x);
-                let t = stop_timeout(Some(p), state::label(x, state::SERVICE), timeout);
-                event("Container", &name, "Stopping");
-                ctx.c.stop_container(&x.id, t, None).map_err(daemon)?;
-                event("Container", &name, "Stopped");
-            }
-            return Err(Exit::code(130));
-        }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(_) => ended += 1,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(_) => break,
-        }
-    }
-    Ok(())
+    super::attached::attach(ctx, &p, &names, a)
 }

@@ -64,6 +64,16 @@ pub struct Up {
     /// Don't start the services after creating them.
     #[arg(long)]
     pub no_start: bool,
+    /// Stops all containers if any container was stopped. Incompatible with -d.
+    #[arg(long)]
+    pub abort_on_container_exit: bool,
+    /// Stops all containers if any container exited with failure. Incompatible with -d.
+    #[arg(long, conflicts_with = "abort_on_container_exit")]
+    pub abort_on_container_failure: bool,
+    /// Return the exit code of the selected service container. Implies
+    /// --abort-on-container-exit.
+    #[arg(long, value_name = "SERVICE")]
+    pub exit_code_from: Option<String>,
     /// How a changed running container is replaced: `rolling` starts the new one beside it,
     /// switches traffic when it is ready, then stops the old one (no downtime; a new one
     /// that never becomes ready is removed and the old one keeps serving); `recreate` stops
