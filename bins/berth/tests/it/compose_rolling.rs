@@ -46,7 +46,9 @@ fn get(addr: SocketAddr) -> Result<String, String> {
     let mut raw = String::new();
     s.read_to_string(&mut raw).map_err(|e| e.to_string())?;
     match raw.split_once("\r\n\r\n") {
-        Some((head, body)) if head.starts_with("HTTP/1.") && head[8..].starts_with(" 200") => Ok(body.trim().to_string()),
+        Some((head, body)) if head.starts_with("HTTP/1.") && head[8..].starts_with(" 200") => {
+            Ok(body.trim().to_string())
+        }
         _ => Err(format!("bad answer {raw:?}")),
     }
 }
@@ -168,7 +170,10 @@ fn compose_rolling_update_without_healthcheck_waits_for_the_port() {
     let id = containers(&s)[0].1.clone();
     // The probe runs every 50 ms: a moment after the port first answered, inspect says so.
     eventually("State.Ready", || {
-        match d.ok(&["inspect", "-f", "{{json .State.Ready}}", &id]).trim() {
+        match d
+            .ok(&["inspect", "-f", "{{json .State.Ready}}", &id])
+            .trim()
+        {
             "true" => Ok(()),
             other => Err(other.to_string()),
         }
