@@ -70,6 +70,10 @@ fn wrong_types() {
             "services: {web: {image: x, ports: [{published: 80}]}}",
             "services.web.ports[0]: missing \"target\"",
         ),
+        (
+            "services: {web: {image: x, deploy: {update_config: {order: sideways}}}}",
+            "services.web.deploy.update_config.order: unknown order \"sideways\"; use start-first or stop-first",
+        ),
     ];
     for (yaml, want) in cases {
         let e = err_of(yaml);

@@ -210,3 +210,22 @@ fn unknown_keys_are_warnings_with_full_paths() {
         "merge keys were applied"
     );
 }
+
+#[test]
+fn update_order_is_kept_other_update_keys_warn_and_the_hash_ignores_it() {
+    let yaml = |order: &str| {
+        format!("services: {{web: {{image: x, deploy: {{update_config: {{order: {order}, parallelism: 2}}}}}}}}")
+    };
+    let l = common::load_mem(&[("compose.yaml", &yaml("stop-first"))]).unwrap();
+    let web = &l.project.services["web"];
+    let u = web.deploy.as_ref().unwrap().update_config.as_ref().unwrap();
+    assert_eq!(u.order.as_deref(), Some("stop-first"));
+    assert!(
+        l.warnings.iter().any(|w| w.contains("deploy.update_config.parallelism")),
+        "{:?}",
+        l.warnings
+    );
+    // How a container is replaced is not part of its configuration: no recreate for it.
+    let other = common::load_mem(&[("compose.yaml", &yaml("start-first"))]).unwrap();
+    assert_eq!(web.config_hash(), other.project.services["web"].config_hash());
+}

@@ -101,16 +101,20 @@ impl Engine {
             .networks
             .values()
             .find_map(|e| e.live.as_ref().map(|l| l.ip));
-        if let Some(ip) = primary {
-            if let Some(ports) = self.reserve_ports(state, out, ip)? {
-                out.ports = ports.published;
-                state.ports.insert(out.id.clone(), ports.held);
-                self.join_group(state, out, false);
-                self.refresh_firewall(state);
-                return Ok(());
-            }
+        let reserved = match primary {
+            Some(ip) => self.reserve_ports(state, out, ip)?,
+            None => None,
+        };
+        let publishes = reserved.is_some();
+        if let Some(ports) = reserved {
+            out.ports = ports.published;
+            state.ports.insert(out.id.clone(), ports.held);
         }
+        // After the reservation: whether it publishes TCP ports decides its readiness.
         self.join_group(state, out, false);
+        if publishes {
+            self.refresh_firewall(state);
+        }
         Ok(())
     }
 

@@ -6,9 +6,7 @@ use std::net::Ipv4Addr;
 
 use berth_network::ports::{self, PortBinding, Reservation};
 
-use super::NetState;
-
-use super::PublishedPort;
+use super::{NetState, PublishedPort};
 use crate::containers::ContainerRecord;
 use crate::{Engine, EngineError, Result};
 
