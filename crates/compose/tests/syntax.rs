@@ -221,11 +221,16 @@ fn update_order_is_kept_other_update_keys_warn_and_the_hash_ignores_it() {
     let u = web.deploy.as_ref().unwrap().update_config.as_ref().unwrap();
     assert_eq!(u.order.as_deref(), Some("stop-first"));
     assert!(
-        l.warnings.iter().any(|w| w.contains("deploy.update_config.parallelism")),
+        l.warnings
+            .iter()
+            .any(|w| w.contains("deploy.update_config.parallelism")),
         "{:?}",
         l.warnings
     );
     // How a container is replaced is not part of its configuration: no recreate for it.
     let other = common::load_mem(&[("compose.yaml", &yaml("start-first"))]).unwrap();
-    assert_eq!(web.config_hash(), other.project.services["web"].config_hash());
+    assert_eq!(
+        web.config_hash(),
+        other.project.services["web"].config_hash()
+    );
 }
