@@ -21,6 +21,7 @@ mod network;
 mod network_ports;
 mod network_recovery;
 mod ops;
+mod port_groups;
 mod prune;
 mod registry;
 mod restart;
