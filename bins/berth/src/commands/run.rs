@@ -119,6 +119,12 @@ pub struct ContainerOpts {
     /// Log driver options.
     #[arg(long)]
     log_opt: Vec<String>,
+    /// PID namespace to use (host, container:<name|id>).
+    #[arg(long)]
+    pid: Option<String>,
+    /// IPC mode to use (private, none, shareable, host, container:<name|id>).
+    #[arg(long)]
+    ipc: Option<String>,
     #[command(flatten)]
     net: NetFlags,
     /// Signal to stop the container.
@@ -204,6 +210,12 @@ pub fn create_body(o: &ContainerOpts, detach: bool) -> Result<Value> {
     }
     if let Some(p) = o.pids_limit {
         host["PidsLimit"] = json!(p);
+    }
+    if let Some(p) = &o.pid {
+        host["PidMode"] = json!(p);
+    }
+    if let Some(i) = &o.ipc {
+        host["IpcMode"] = json!(i);
     }
     let attach = !detach;
     let mut cfg = json!({

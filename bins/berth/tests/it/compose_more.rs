@@ -231,7 +231,42 @@ fn compose_abort_on_container_exit_stops_the_rest_and_returns_the_exit_code() {
     let r = s.run(&["up", "--exit-code-from", "web"]);
     assert_ne!(r.code, Some(3), "{r:?}");
     let r = s.run(&["up", "-d", "--abort-on-container-exit"]);
-    assert!(!r.ok && r.stderr.contains("cannot be combined with -d"), "{r:?}");
+    assert!(
+        !r.ok && r.stderr.contains("cannot be combined with -d"),
+        "{r:?}"
+    );
     let r = s.run(&["up", "--exit-code-from", "nope"]);
     assert!(!r.ok && r.stderr.contains("no such service: nope"), "{r:?}");
+}
+
+#[test]
+fn compose_pid_and_ipc_join_another_service() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    let svc = |name: &str, extra: &str| {
+        format!(
+            "  {name}:\n    image: bench/load:latest\n    command: [\"busybox\", \"sleep\", \"300\"]\n    stop_grace_period: 1s\n{extra}"
+        )
+    };
+    let yaml = format!(
+        "services:\n{}{}",
+        svc("a", "    ipc: shareable\n"),
+        svc(
+            "b",
+            "    pid: \"service:a\"\n    ipc: \"service:a\"\n    depends_on: [a]\n"
+        ),
+    );
+    let s = Stack::new(&d, "ns", &yaml);
+    s.ok(&["up", "-d"]);
+    let a_id = d.ok(&["inspect", "-f", "{{.Id}}", "ns-a-1"]);
+    let f = "{{.HostConfig.PidMode}}|{{.HostConfig.IpcMode}}";
+    assert_eq!(
+        d.ok(&["inspect", "-f", f, "ns-b-1"]).trim_end(),
+        format!("container:{0}|container:{0}", a_id.trim())
+    );
+    let ns = "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc";
+    let a_ns = d.ok(&["exec", "ns-a-1", "sh", "-c", ns]);
+    assert_eq!(d.ok(&["exec", "ns-b-1", "sh", "-c", ns]), a_ns);
+    s.ok(&["down"]);
 }

@@ -15,6 +15,7 @@ mod gc;
 mod images;
 mod import;
 mod network_client;
+mod pid_ipc;
 mod prune_df;
 mod registry;
 mod save;

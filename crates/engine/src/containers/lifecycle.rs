@@ -91,6 +91,7 @@ impl Engine {
                 .entry(key)
                 .or_insert_with(|| serde_json::json!({}));
         }
+        self.check_namespace_modes(&mut opts)?;
         let net_kind = crate::container::options::network_kind(&opts.host_config.network_mode)
             .map_err(crate::container::SpecError::from)?;
         if net_kind == crate::container::options::NetworkKind::Host && opts.hostname.is_empty() {
@@ -174,6 +175,7 @@ impl Engine {
                     _ => netns_path.clone(),
                 },
                 etc_dir: Some(self.container_dir(etc_owner.as_deref().unwrap_or(&id))),
+                ..self.namespace_context(&spec_opts, &id)?
             };
             // The user database is read from the mounted rootfs; the mount is made again at
             // start, so nothing stays mounted for a container that never runs.
@@ -252,6 +254,7 @@ impl Engine {
         if self.container_status(&rec).is_running() {
             return Ok(StopOutcome::AlreadyThere);
         }
+        self.prepare_namespaces(&rec)?;
         let id = rec.id.clone();
         // A previous run's overlay is still mounted; mount afresh.
         self.store.unmount_rootfs(&id)?;
@@ -444,6 +447,7 @@ impl Engine {
             let _ = Runtime::new(self.runtime_root()).delete(&id, true);
         }
         self.store.remove_rootfs(&id)?;
+        self.release_shm(&id);
         for d in [self.shim_dir(&id), self.container_dir(&id)] {
             match fs::remove_dir_all(&d) {
                 Ok(()) => {}

@@ -24,6 +24,7 @@ pub mod health;
 mod lifecycle;
 mod logs;
 mod logtail;
+mod namespaces;
 mod ops;
 mod probe;
 pub mod record;

@@ -115,7 +115,9 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<()> {
         image: state::image_name(&only, &a.service),
         oneoff: true,
         config_files: ctx.config_files(),
-        network_mode: s.network_mode.clone(),
+        network_mode: super::up::service_mode(c, &p, "network_mode", s.network_mode.as_ref())?,
+        pid: super::up::service_mode(c, &p, "pid", s.pid.as_ref())?,
+        ipc: super::up::service_mode(c, &p, "ipc", s.ipc.as_ref())?,
     };
     let mut body = spec::create_body(&r, a.service_ports);
     body["HostConfig"]["AutoRemove"] = json!(a.rm);

@@ -24,6 +24,9 @@ pub struct Replica<'a> {
     pub config_files: String,
     /// `network_mode` with `service:NAME` already resolved to `container:ID`.
     pub network_mode: Option<String>,
+    /// `pid` (`HostConfig.PidMode`) and `ipc` (`IpcMode`), resolved as `network_mode`.
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
 }
 
 fn ns(d: Option<Duration>) -> i64 {
@@ -254,6 +257,8 @@ pub fn create_body(r: &Replica, publish: bool) -> Value {
     let mut host = Map::new();
     mounts(r.project, s, &mut host);
     resources(s, &mut host);
+    host.insert("PidMode".into(), json!(r.pid.clone().unwrap_or_default()));
+    host.insert("IpcMode".into(), json!(r.ipc.clone().unwrap_or_default()));
     let (exposed, bindings) = ports(s, publish);
     host.insert("PortBindings".into(), Value::Object(bindings));
     host.insert("RestartPolicy".into(), restart(s.restart));
@@ -368,6 +373,8 @@ mod tests {
             oneoff: false,
             config_files: "/p/compose.yaml".into(),
             network_mode: None,
+            pid: None,
+            ipc: None,
         };
         let b = create_body(&r, true);
         assert_eq!(b["Labels"][state::PROJECT], "p");

@@ -94,13 +94,19 @@ pub fn remove(c: &Client, x: &ContainerSummary, timeout: Option<i64>, volumes: b
     Ok(())
 }
 
-/// `network_mode`, with `service:NAME` resolved to the first container of NAME.
-fn network_mode(c: &Client, p: &Project, mode: Option<&String>) -> Result<Option<String>> {
+/// A namespace mode (`network_mode`, `pid`, `ipc`: the compose key is `key`), with
+/// `service:NAME` resolved to `container:<id>` of the first container of NAME.
+pub(super) fn service_mode(
+    c: &Client,
+    p: &Project,
+    key: &str,
+    mode: Option<&String>,
+) -> Result<Option<String>> {
     let Some(m) = mode else { return Ok(None) };
     if let Some(svc) = m.strip_prefix("service:") {
         let list = state::service_containers(c, &p.name, true, &[svc.to_string()])?;
         let first = list.first().ok_or_else(|| {
-            anyhow!("network_mode {m:?}: service {svc:?} has no container; start it first")
+            anyhow!("{key} {m:?}: service {svc:?} has no container; start it first")
         })?;
         return Ok(Some(format!("container:{}", first.id)));
     }
@@ -128,7 +134,9 @@ impl Plan<'_> {
             image: state::image_name(self.p, service),
             oneoff: false,
             config_files: self.files.clone(),
-            network_mode: network_mode(self.c, self.p, s.network_mode.as_ref())?,
+            network_mode: service_mode(self.c, self.p, "network_mode", s.network_mode.as_ref())?,
+            pid: service_mode(self.c, self.p, "pid", s.pid.as_ref())?,
+            ipc: service_mode(self.c, self.p, "ipc", s.ipc.as_ref())?,
         };
         event("Container", &name, "Creating");
         let mut body = spec::create_body(&r, true);

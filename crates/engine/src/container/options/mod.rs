@@ -23,6 +23,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 mod binds;
 mod logging;
 mod mounts;
+mod namespaces;
 mod network;
 mod resources;
 mod security;
@@ -31,6 +32,7 @@ pub(crate) use binds::{check_destination, tmpfs_size};
 pub use binds::{parse_bind, BindMount};
 pub use logging::{log_limits, LogConfig, LogLimits, JSON_FILE};
 pub use mounts::{BindOptions, DriverConfig, MountSpec, TmpfsOptions, VolumeOptions};
+pub use namespaces::{ipc_kind, pid_kind, validate_ipc_sysctl, IpcKind, PidKind, DEFAULT_IPC_MODE};
 pub use network::{network_kind, parse_extra_hosts, NetworkKind};
 pub use resources::{validate_resources, CPU_PERIOD, DEFAULT_SHM_SIZE, MIN_MEMORY};
 pub use security::{
@@ -93,6 +95,12 @@ pub enum OptionsError {
     /// `NetworkMode` names a mode berth does not implement.
     #[error("invalid network mode {0:?}: use default, bridge, none, host, container:<name|id> or a network's name")]
     NetworkMode(String),
+    /// `PidMode` is not one Docker knows.
+    #[error("invalid PID mode {0:?}: use host or container:<name|id> (or leave it empty for a private pid namespace)")]
+    PidMode(String),
+    /// `IpcMode` is not one Docker knows.
+    #[error("invalid IPC mode {0:?}: use private, none, shareable, host or container:<name|id>")]
+    IpcMode(String),
 }
 
 /// `null` (Go's nil) reads as the default value.
@@ -296,6 +304,12 @@ pub struct HostConfig {
     /// `default`, `bridge`, `none`, `host`, `container:<name|id>` or a network's name.
     #[serde(deserialize_with = "null_default")]
     pub network_mode: String,
+    /// `""` (a private pid namespace), `host` or `container:<name|id>`.
+    #[serde(deserialize_with = "null_default")]
+    pub pid_mode: String,
+    /// `private` (also `""`), `none`, `shareable`, `host` or `container:<name|id>`.
+    #[serde(deserialize_with = "null_default")]
+    pub ipc_mode: String,
     /// Published ports: `"80/tcp"` → host bindings (`-p`).
     #[serde(deserialize_with = "null_default")]
     pub port_bindings: BTreeMap<String, Vec<PortBinding>>,

@@ -27,8 +27,9 @@ use berth_types::ErrorKind;
 use serde_json::{json, Value};
 
 use super::options::{
-    capabilities, log_limits, network_kind, parse_security_opts, rlimit, validate_resources,
-    validate_sysctl, CreateOptions, NetworkKind, OptionsError, SeccompChoice,
+    capabilities, ipc_kind, log_limits, network_kind, parse_security_opts, pid_kind, rlimit,
+    validate_ipc_sysctl, validate_resources, validate_sysctl, CreateOptions, IpcKind, NetworkKind,
+    OptionsError, PidKind, SeccompChoice,
 };
 
 mod linux;
@@ -72,6 +73,14 @@ pub struct SpecContext {
     /// The directory holding the container's generated `hostname`, `hosts` and `resolv.conf`,
     /// bind-mounted over `/etc/…` as Docker does (unless the user mounts those paths).
     pub etc_dir: Option<PathBuf>,
+    /// For `PidMode` `container:X`: X's pid namespace (`/proc/<X's pid>/ns/pid`; the engine
+    /// writes it again at each start, since X's pid changes when X restarts).
+    pub pidns_path: Option<PathBuf>,
+    /// For `IpcMode` `container:X`: X's IPC namespace, as `pidns_path`.
+    pub ipcns_path: Option<PathBuf>,
+    /// For `IpcMode` `shareable` and `container:X`: the host directory (a tmpfs the engine
+    /// mounts for the shareable container) bind-mounted at `/dev/shm`.
+    pub shm_path: Option<PathBuf>,
 }
 
 /// Why no spec could be built; the message names the value and the fix.
@@ -139,6 +148,8 @@ pub fn build(
     validate_resources(hc)?;
     log_limits(&hc.log_config)?;
     let net = network_kind(&hc.network_mode)?;
+    let pid = pid_kind(&hc.pid_mode)?;
+    let ipc = ipc_kind(&hc.ipc_mode)?;
     let security = parse_security_opts(&hc.security_opt)?;
 
     let args = command(ic.entrypoint.as_deref(), ic.cmd.as_deref(), opts)?;
@@ -174,6 +185,7 @@ pub fn build(
     }
     for name in hc.sysctls.keys() {
         validate_sysctl(name, !net.own_namespace())?;
+        validate_ipc_sysctl(name, &ipc)?;
     }
 
     let init = hc.init == Some(true);
@@ -205,7 +217,7 @@ pub fn build(
         process["noNewPrivileges"] = json!(true);
     }
 
-    let mounts = mounts(opts, ctx, init)?;
+    let mounts = mounts(opts, ctx, init, &ipc)?;
 
     let mut namespaces = vec![json!({"type": "mount"})];
     match (&net, &ctx.netns_path) {
@@ -219,11 +231,24 @@ pub fn build(
         }
         (_, None) => namespaces.push(json!({"type": "network"})),
     }
-    namespaces.extend([
-        json!({"type": "uts"}),
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-    ]);
+    namespaces.push(json!({"type": "uts"}));
+    let joined = |kind: &str, target: &str, path: &Option<PathBuf>| match path {
+        Some(p) => Ok(json!({"type": kind, "path": p})),
+        // Never a fresh namespace (nor the host's) in place of the container's asked for.
+        None => Err(SpecError::Internal(format!(
+            "no {kind} namespace given for container:{target}"
+        ))),
+    };
+    match &pid {
+        PidKind::Host => {}
+        PidKind::Private => namespaces.push(json!({"type": "pid"})),
+        PidKind::Container(c) => namespaces.push(joined("pid", c, &ctx.pidns_path)?),
+    }
+    match &ipc {
+        IpcKind::Host => {}
+        IpcKind::Container(c) => namespaces.push(joined("ipc", c, &ctx.ipcns_path)?),
+        _ => namespaces.push(json!({"type": "ipc"})),
+    }
     if ctx.cgroup_v2 {
         namespaces.push(json!({"type": "cgroup"}));
     }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{SpecContext, SpecError, INIT_PATH};
 use crate::container::options::{
-    check_destination, parse_bind, tmpfs_size, BindMount, CreateOptions, OptionsError,
+    check_destination, parse_bind, tmpfs_size, BindMount, CreateOptions, IpcKind, OptionsError,
     DEFAULT_SHM_SIZE,
 };
 
@@ -28,6 +28,7 @@ pub(super) fn mounts(
     opts: &CreateOptions,
     ctx: &SpecContext,
     init: bool,
+    ipc: &IpcKind,
 ) -> Result<Vec<Value>, SpecError> {
     let hc = &opts.host_config;
     let shm = if hc.shm_size == 0 {
@@ -82,6 +83,20 @@ pub(super) fn mounts(
             &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         ),
     ];
+    // `/dev/shm` by `IpcMode`, as moby's `WithMounts`: a private tmpfs, none, or a bind of
+    // the host's or of the shareable container's (a tmpfs the engine mounts on the host).
+    let shm_bind = |src: &str| mount("/dev/shm", "bind", src, &["rbind", "rprivate"]);
+    match ipc {
+        IpcKind::Private => {}
+        IpcKind::None => defaults.retain(|m| m["destination"] != "/dev/shm"),
+        IpcKind::Host => replace_shm(&mut defaults, shm_bind("/dev/shm")),
+        IpcKind::Shareable | IpcKind::Container(_) => {
+            let src = ctx.shm_path.as_ref().ok_or_else(|| {
+                SpecError::Internal("no /dev/shm directory given for a shared IPC mode".into())
+            })?;
+            replace_shm(&mut defaults, shm_bind(&src.to_string_lossy()));
+        }
+    }
     if hc.readonly_rootfs {
         // Docker: the default mounts become read-only too, except the ones a process needs
         // to write (/proc, /dev and its children).
@@ -241,6 +256,13 @@ pub(super) fn mounts(
         .into_iter()
         .chain(user.into_iter().map(|(_, m)| m))
         .collect())
+}
+
+/// Puts `shm` in place of the default `/dev/shm` mount.
+fn replace_shm(defaults: &mut [Value], shm: Value) {
+    if let Some(m) = defaults.iter_mut().find(|m| m["destination"] == "/dev/shm") {
+        *m = shm;
+    }
 }
 
 /// A `--tmpfs` mount: Docker's `noexec,nosuid,nodev,rprivate` then the user's options, later

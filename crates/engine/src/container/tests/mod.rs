@@ -14,6 +14,7 @@ use super::options::*;
 use super::*;
 
 mod mounts;
+mod namespaces;
 mod network;
 mod output;
 mod process;
