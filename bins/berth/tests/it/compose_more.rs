@@ -270,3 +270,36 @@ fn compose_pid_and_ipc_join_another_service() {
     assert_eq!(d.ok(&["exec", "ns-b-1", "sh", "-c", ns]), a_ns);
     s.ok(&["down"]);
 }
+
+#[test]
+fn compose_up_restarts_dependents_with_restart_true_when_a_dependency_is_updated() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    let svc = |name: &str, deps: &str| {
+        format!("  {name}:\n    image: bench/load:latest\n    command: [\"busybox\", \"sleep\", \"300\"]\n    stop_signal: SIGKILL\n{deps}")
+    };
+    let yaml = |db_cmd: &str| {
+        format!(
+            "services:\n  db:\n    image: bench/load:latest\n    command: [\"busybox\", \"sleep\", \"{db_cmd}\"]\n    stop_signal: SIGKILL\n{}{}",
+            svc("app", "    depends_on:\n      db:\n        condition: service_started\n        restart: true\n"),
+            svc("side", "    depends_on: [db]\n"),
+        )
+    };
+    let s = Stack::new(&d, "rs", &yaml("300"));
+    s.ok(&["up", "-d"]);
+    let started = |n: &str| d.ok(&["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", n]);
+    let (app, side) = (started("rs-app-1"), started("rs-side-1"));
+    s.write(&yaml("301"));
+    let r = s.run(&["up", "-d"]);
+    assert!(r.ok, "{r:?}");
+    assert!(r.stderr.contains("Container rs-app-1  Restarting"), "{r:?}");
+    let (app2, side2) = (started("rs-app-1"), started("rs-side-1"));
+    let id = |s: &str| s.split(' ').next().unwrap_or_default().to_string();
+    assert_eq!(id(&app2), id(&app), "app restarted, not recreated");
+    assert_ne!(app2, app, "app restarted after db was updated");
+    assert_eq!(side2, side, "side has no restart: true");
+    // Nothing changed: nothing restarts.
+    let r = s.run(&["up", "-d"]);
+    assert!(r.ok && !r.stderr.contains("Restarting"), "{r:?}");
+}

@@ -162,6 +162,19 @@ impl Plan<'_> {
         Ok(())
     }
 
+    /// Restarts the running containers of `service` (a dependency was updated).
+    fn restart(&self, service: &str) -> Result<()> {
+        let list = state::service_containers(self.c, &self.p.name, false, &[service.into()])?;
+        let timeout = stop_timeout(Some(self.p), service, self.a.timeout);
+        for x in list {
+            let name = state::name(&x);
+            event("Container", &name, "Restarting");
+            self.c.restart_container(&x.id, timeout).map_err(daemon)?;
+            event("Container", &name, "Started");
+        }
+        Ok(())
+    }
+
     /// Whether a changed running container of `service` is replaced start-first.
     fn start_first(&self, service: &str) -> bool {
         let order = self.p.services[service]
@@ -172,8 +185,9 @@ impl Plan<'_> {
         self.a.strategy == Strategy::Rolling && order != Some("stop-first")
     }
 
-    /// Brings `service` to `n` replicas of its current configuration.
-    fn converge(&self, service: &str, n: usize) -> Result<()> {
+    /// Brings `service` to `n` replicas of its current configuration; whether it recreated
+    /// a container (the service was updated).
+    fn converge(&self, service: &str, n: usize) -> Result<bool> {
         let (c, p, a) = (self.c, self.p, self.a);
         let s = &p.services[service];
         if s.container_name.is_some() && n > 1 {
@@ -190,6 +204,7 @@ impl Plan<'_> {
             remove(c, &x, timeout, false)?;
         }
         let mut used = BTreeSet::new();
+        let mut updated = false;
         for x in &existing {
             let number = state::number(x);
             used.insert(number);
@@ -197,6 +212,7 @@ impl Plan<'_> {
             let stale = state::label(x, state::HASH) != hash
                 || image.as_ref().is_some_and(|i| *i != x.image_id);
             let recreate = a.force_recreate || (stale && !a.no_recreate);
+            updated |= recreate;
             if recreate && start && x.state == "running" && self.start_first(service) {
                 let create = || self.create(service, number, true);
                 rolling::replace(c, x, timeout, a.ready_timeout, create)?;
@@ -218,8 +234,15 @@ impl Plan<'_> {
             }
             k += 1;
         }
-        Ok(())
+        Ok(updated)
     }
+}
+
+/// Whether `s` depends, with `restart: true`, on a service in `updated`.
+fn restarts_after(s: &berth_compose::Service, updated: &BTreeSet<String>) -> bool {
+    s.depends_on
+        .iter()
+        .any(|(dep, d)| d.restart && updated.contains(dep))
 }
 
 /// Containers of the project whose service is not in the model: warned about, or removed.
@@ -271,11 +294,18 @@ pub fn up(ctx: &Ctx, a: &Up) -> Result<()> {
         a,
         stamp: stamp.clone(),
     };
+    // Services recreated by this `up`: their dependents with `depends_on.<it>.restart: true`
+    // are restarted (docker compose's rule) unless recreated themselves.
+    let mut updated = BTreeSet::new();
     for name in p.start_order() {
         if !a.no_start {
             deps::wait_dependencies(c, &p, &p.services[&name])?;
         }
-        plan.converge(&name, replicas(&p, &name, &scale))?;
+        if plan.converge(&name, replicas(&p, &name, &scale))? {
+            updated.insert(name.clone());
+        } else if !a.no_start && restarts_after(&p.services[&name], &updated) {
+            plan.restart(&name)?;
+        }
     }
     if let Some(ttl) = &a.ttl {
         stamp.check_renewed(c, &p.name, ttl)?;
