@@ -200,3 +200,61 @@ fn compose_rolling_update_without_healthcheck_waits_for_the_port() {
     );
     serving(&d, "v3");
 }
+
+/// Two replicas answering `<version>-<hostname>` on one published port.
+fn replicas(version: &str, delay: u32) -> String {
+    format!(
+        r#"services:
+  web:
+    image: bench/load:latest
+    command: ["sh", "-c", "busybox sleep {delay}; busybox mkdir -p /www && echo {version}-$$HOSTNAME > /www/index.html && exec busybox httpd -f -p 80 -h /www"]
+    ports: ["{PORT}:80"]
+    stop_grace_period: 1s
+    deploy:
+      replicas: 2
+    healthcheck:
+      test: ["CMD-SHELL", "busybox wget -q -O /dev/null http://127.0.0.1:80/"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+"#
+    )
+}
+
+#[test]
+fn compose_replicas_share_one_published_port_and_update_without_downtime() {
+    berth_testutil::require_root!();
+    let d = Daemon::start();
+    d.load_image();
+    let s = Stack::new(&d, "reps", &replicas("v1", 0));
+    s.ok(&["up", "-d", "--wait"]);
+    let addr: SocketAddr = ([127, 0, 0, 1], PORT).into();
+    let bodies: std::collections::BTreeSet<String> = (0..20)
+        .map(|_| d.net.run(|| get(addr)).expect("a replica answers"))
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        2,
+        "both replicas serve the one port: {bodies:?}"
+    );
+    assert!(bodies.iter().all(|b| b.starts_with("v1-")), "{bodies:?}");
+
+    s.write(&replicas("v2", 2));
+    let (up, seen) = under_load(&d, || s.run(&["up", "-d"]));
+    assert!(up.ok, "up failed: {up:?}\nberthd log:\n{}", d.log());
+    assert!(seen.failed.is_empty(), "failed requests: {:?}", seen.failed);
+    let first_v2 = seen
+        .ok
+        .iter()
+        .position(|b| b.starts_with("v2-"))
+        .expect("saw v2");
+    assert!(
+        seen.ok[first_v2..].iter().all(|b| b.starts_with("v2-")),
+        "the switch to the new revision is atomic: {seen:?}"
+    );
+    let bodies: std::collections::BTreeSet<String> = (0..20)
+        .map(|_| d.net.run(|| get(addr)).expect("a replica answers"))
+        .collect();
+    assert_eq!(bodies.len(), 2, "both new replicas serve: {bodies:?}");
+    assert_eq!(containers(&s).len(), 2, "{:?}", containers(&s));
+}

@@ -1,7 +1,7 @@
 //! berthd's port groups (`org.berth.port-group`), driven by the docker CLI: members share a
-//! published host port, the newest *ready* member gets the connections and the DNS answers
-//! for a shared alias, a member that is not ready gets neither, and the port stays held while
-//! any member runs — the engine's half of `berth compose up`'s zero-downtime updates.
+//! published host port, the ready members of the newest ready revision get the connections
+//! (round robin) and the DNS answers for a shared alias, a member that is not ready gets
+//! neither, and the port stays held while any member runs — the engine's half of `berth compose up`'s zero-downtime updates.
 
 use std::net::SocketAddr;
 
@@ -26,7 +26,7 @@ fn with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 #[test]
-fn a_port_group_shares_its_port_and_routes_to_the_newest_ready_member() {
+fn a_port_group_shares_its_port_and_routes_to_its_active_members() {
     require_root!();
     let d = loaded();
     d.docker_ok(&["network", "create", "pg"]);
@@ -82,22 +82,48 @@ fn a_port_group_shares_its_port_and_routes_to_the_newest_ready_member() {
         "{answer}"
     );
 
-    // v3 turns healthy: from then on it gets the connections; v1 stays in DNS (it is ready).
+    // v3 (revision r2) turns healthy: the group switches to its revision, so it gets every
+    // connection and the DNS answers; v1 is ready but of an older revision.
+    let r2 = ["--label", "org.berth.port-group.revision=r2"];
     let v3 = run_web(
         &d,
         "v3",
-        &with(&["--health-cmd", "true", "--health-interval", "1s"]),
+        &with(&[
+            r2[0],
+            r2[1],
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+        ]),
     );
     served(&v3);
     assert_eq!(inspect(&d, "v3", "{{.State.Health.Status}}"), "healthy");
+    for _ in 0..10 {
+        assert_eq!(get_hostname(net(&d), addr).as_deref(), Some(v3.as_str()));
+    }
     let answer = dns();
     assert!(
-        answer.contains(&ip("v1")) && answer.contains(&ip("v3")) && !answer.contains(&ip("v2")),
+        answer.contains(&ip("v3")) && !answer.contains(&ip("v1")) && !answer.contains(&ip("v2")),
+        "{answer}"
+    );
+
+    // v4, a replica of revision r2: the connections are spread over v3 and v4.
+    let v4 = run_web(&d, "v4", &with(&r2));
+    until("connections spread over v3 and v4", 20, || {
+        let seen: std::collections::BTreeSet<String> = (0..10)
+            .filter_map(|_| get_hostname(net(&d), addr))
+            .collect();
+        (seen == [v3.clone(), v4.clone()].into()).then_some(())
+    });
+    let answer = dns();
+    assert!(
+        answer.contains(&ip("v3")) && answer.contains(&ip("v4")),
         "{answer}"
     );
 
     // v1 held the port's socket: it is handed to a remaining member, so the port stays held.
-    d.docker_ok(&["rm", "-f", "v1"]);
+    d.docker_ok(&["rm", "-f", "v1", "v4"]);
     served(&v3);
     let o = outsider();
     assert!(

@@ -376,6 +376,7 @@ impl Engine {
             Some(s) => parse_signal(s).ok_or_else(|| bad_signal(s))?,
             None => parse_signal(&rec.stop_signal).unwrap_or(Signal::SIGTERM as i32),
         };
+        self.withdraw_member(&rec.id);
         let _ = self.signal(&rec, sig);
         let shim_dir = self.shim_dir(&rec.id);
         let mut ended = false;

@@ -40,7 +40,16 @@ impl Engine {
             })
             .collect();
         let mut ports: Vec<PortMapping> = state.published_mappings();
-        ports.sort_by_key(|m| (m.host_ports.start, m.proto as u8));
+        // Mappings of one host port stay consecutive (in their given order): render spreads
+        // connections over them.
+        ports.sort_by_key(|m| {
+            (
+                m.host_ports.start,
+                m.proto as u8,
+                m.host_ip,
+                m.host_ports.end,
+            )
+        });
         Ruleset {
             table: self.config.network.firewall_table.clone(),
             generation: state.generation,

@@ -2,23 +2,31 @@
 //!
 //! Why: Docker's recreate stops the old container before the new one exists, so a service
 //! is down for as long as its successor takes to start and become ready, and a successor
-//! that never becomes ready leaves nothing serving. A container labelled
-//! `org.berth.port-group=<key>` joins the group `<key>` while it runs, and then:
+//! that never becomes ready leaves nothing serving; and Docker cannot publish one host port
+//! for several replicas. A container labelled `org.berth.port-group=<key>` joins the group
+//! `<key>` while it runs, optionally with a revision (`org.berth.port-group.revision`, by
+//! default its own id), and then:
 //! - it may publish the same fixed host port as another running member: the port is held
 //!   once ([`berth_network::ports::reserve_shared`]) and handed to a remaining member when
 //!   its holder goes, so it is never free for a moment;
-//! - each published port's DNAT goes to one member: the newest *ready* one, or the newest
-//!   when none is ready. Ready means healthy for a container with a health check; otherwise,
-//!   for one that publishes TCP ports, that every one of them accepted a connection (probed
-//!   from the host side every [`PROBE_PERIOD`], for up to [`PROBE_LIMIT`]); otherwise at once;
-//! - a member that is not ready is left out of DNS answers for a name that a ready container
-//!   also answers to (the service alias), so clients on the network do not reach it either.
+//! - the group's *active* members are its ready members of the revision of its newest ready
+//!   member: an update switches to the new revision as soon as one new member is ready, and
+//!   replicas of one revision share the load. Ready means healthy for a container with a
+//!   health check; otherwise, for one that publishes TCP ports, that every one of them
+//!   accepted a connection (probed from the host side every [`PROBE_PERIOD`], for up to
+//!   [`PROBE_LIMIT`]); otherwise at once;
+//! - each shared port's DNAT spreads new connections over the active members publishing it
+//!   (`numgen` round robin), or goes to the newest member when none is active;
+//! - members not active are left out of DNS answers for a name an active container also
+//!   answers to (the service alias), so clients on the network switch too;
+//! - a member being stopped while another member is ready leaves the active set first, so no
+//!   new connection reaches it while it shuts down.
 //!
-//! Every readiness change re-renders berth's table in one atomic nft transaction: new
-//! connections go to the new member from one packet to the next, while connections already
-//! established keep their conntrack mapping to the old one until they close. Inspect shows a
-//! member's readiness as `State.Ready`. The update itself (start the new container beside the
-//! old, wait until it is ready, then stop the old one) is the client's: `berth compose up`.
+//! Every change re-renders berth's table in one atomic nft transaction: new connections go
+//! to the new members from one packet to the next, while connections already established
+//! keep their conntrack mapping until they close. Inspect shows a member's readiness as
+//! `State.Ready`. The update itself (start the new containers beside the old, wait until they
+//! are ready, then stop the old ones) is the client's: `berth compose up`.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
@@ -34,6 +42,9 @@ use crate::Engine;
 /// The label that makes a container a member of a port group (its value names the group).
 pub const PORT_GROUP_LABEL: &str = "org.berth.port-group";
 
+/// The label naming a member's revision: members of one revision share the traffic.
+pub const PORT_GROUP_REVISION_LABEL: &str = "org.berth.port-group.revision";
+
 /// Time between two readiness probes of a member without a health check.
 pub const PROBE_PERIOD: Duration = Duration::from_millis(50);
 
@@ -44,9 +55,12 @@ pub const PROBE_LIMIT: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 pub(super) struct Member {
     group: String,
-    /// Join order: the newest ready member gets the traffic.
+    revision: String,
+    /// Join order: the newest ready member's revision gets the traffic.
     seq: u64,
     ready: bool,
+    /// In the group's active set (see the module docs); set by [`NetState::settle`].
+    active: bool,
 }
 
 /// The group container `rec` belongs to, if any.
@@ -78,16 +92,17 @@ impl NetState {
         })
     }
 
-    /// The DNAT mappings of every running container; where members of a group publish the
-    /// same host port, only the preferred member's (ready first, then newest).
+    /// The DNAT mappings of every running container. Where members of a group publish the
+    /// same host port, the active members' mappings (consecutive: the table spreads the
+    /// connections over them), or the newest member's when none is active.
     pub(super) fn published_mappings(&self) -> Vec<PortMapping> {
         type Key = (u8, Option<Ipv4Addr>, u16, u16);
-        let mut best: HashMap<Key, ((bool, u64), &PortMapping)> = HashMap::new();
+        let mut by_key: HashMap<Key, Vec<(bool, u64, &PortMapping)>> = HashMap::new();
         for (id, r) in &self.ports {
-            let rank = self
+            let (active, seq) = self
                 .members
                 .get(id)
-                .map_or((true, u64::MAX), |m| (m.ready, m.seq));
+                .map_or((true, u64::MAX), |m| (m.active, m.seq));
             for m in r.mappings() {
                 let key = (
                     m.proto as u8,
@@ -95,15 +110,39 @@ impl NetState {
                     m.host_ports.start,
                     m.host_ports.end,
                 );
-                match best.get(&key) {
-                    Some((have, _)) if *have >= rank => {}
-                    _ => {
-                        best.insert(key, (rank, m));
-                    }
-                }
+                by_key.entry(key).or_default().push((active, seq, m));
             }
         }
-        best.into_values().map(|(_, m)| m.clone()).collect()
+        let mut out = Vec::new();
+        for mut list in by_key.into_values() {
+            list.sort_by_key(|(_, seq, m)| (*seq, m.container_ip));
+            if list.iter().any(|(active, ..)| *active) {
+                out.extend(list.iter().filter(|(a, ..)| *a).map(|(.., m)| (*m).clone()));
+            } else if let Some((.., m)) = list.last() {
+                out.push((*m).clone());
+            }
+        }
+        out
+    }
+
+    /// Recomputes every group's active set (the ready members of the revision of the newest
+    /// ready member) and which members DNS answers for.
+    fn settle(&mut self, names: &super::Names) {
+        let mut newest: HashMap<&str, (u64, &str)> = HashMap::new();
+        for m in self.members.values().filter(|m| m.ready) {
+            let e = newest.entry(m.group.as_str()).or_insert((0, ""));
+            if m.seq >= e.0 {
+                *e = (m.seq, m.revision.as_str());
+            }
+        }
+        let winners: HashMap<String, String> = newest
+            .into_iter()
+            .map(|(g, (_, r))| (g.to_string(), r.to_string()))
+            .collect();
+        for (id, m) in self.members.iter_mut() {
+            m.active = m.ready && winners.get(&m.group) == Some(&m.revision);
+            names.set_standby(id, !m.active);
+        }
     }
 
     /// Before `id`'s reservation is dropped: its held sockets go to the newest remaining
@@ -146,19 +185,27 @@ impl Engine {
             None => recovered || !publishes_tcp(state, &rec.id),
         };
         state.seq += 1;
+        let revision = rec
+            .labels
+            .get(PORT_GROUP_REVISION_LABEL)
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&rec.id);
         let member = Member {
             group: group.clone(),
+            revision: revision.clone(),
             seq: state.seq,
             ready,
+            active: false,
         };
         state.members.insert(rec.id.clone(), member);
-        self.names.set_standby(&rec.id, !ready);
+        state.settle(&self.names);
     }
 
     /// When a run ends: `id` leaves its group.
     pub(super) fn leave_group(&self, state: &mut NetState, id: &str) {
         if state.members.remove(id).is_some() {
             self.names.set_standby(id, false);
+            state.settle(&self.names);
         }
     }
 
@@ -173,9 +220,33 @@ impl Engine {
             return;
         }
         m.ready = ready;
-        self.names.set_standby(id, !ready);
-        if state.ports.contains_key(id) {
+        let group = m.group.clone();
+        state.settle(&self.names);
+        let publishes = state
+            .ports
+            .keys()
+            .any(|k| state.members.get(k).is_some_and(|o| o.group == group));
+        if publishes {
             self.refresh_firewall(&mut state);
+        }
+    }
+
+    /// Before container `id` is stopped: when another member of its group is ready, it
+    /// leaves the active set (and the table) first, so no new connection reaches it while
+    /// it shuts down.
+    pub(crate) fn withdraw_member(&self, id: &str) {
+        let peers = {
+            let state = self.net_state();
+            let Some(m) = state.members.get(id).filter(|m| m.ready) else {
+                return;
+            };
+            state
+                .members
+                .iter()
+                .any(|(other, o)| other != id && o.group == m.group && o.ready)
+        };
+        if peers {
+            self.set_member_ready(id, None, false);
         }
     }
 

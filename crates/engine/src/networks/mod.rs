@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 pub use attach::dns_names;
 pub(crate) use groups::probe_readiness;
-pub use groups::PORT_GROUP_LABEL;
+pub use groups::{PORT_GROUP_LABEL, PORT_GROUP_REVISION_LABEL};
 pub(crate) use names::Names;
 pub use request::{NetworkCreateRequest, NetworkIpam, NetworkIpamConfig};
 pub use store::{NetworkFilters, NetworkMember};

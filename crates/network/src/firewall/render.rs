@@ -146,8 +146,11 @@ pub fn render(rules: &Ruleset) -> Result<String, FirewallError> {
     }
 
     s.push_str("\tchain published {\n");
-    for p in &rules.ports {
-        dnat(&mut s, p)?;
+    let same = |a: &PortMapping, b: &PortMapping| {
+        (a.proto, a.host_ip, a.host_ports) == (b.proto, b.host_ip, b.host_ports)
+    };
+    for group in rules.ports.chunk_by(|a, b| same(a, b)) {
+        dnat(&mut s, group)?;
     }
     s.push_str("\t}\n");
 
@@ -178,14 +181,23 @@ fn chain(s: &mut String, name: &str, spec: &str) {
     let _ = writeln!(s, "\tchain {name} {{\n\t\ttype {spec}; policy accept;");
 }
 
-fn dnat(s: &mut String, p: &PortMapping) -> Result<(), FirewallError> {
-    let (h, c) = (p.host_ports, p.container_ports);
-    if h.start > h.end || c.start > c.end || h.end - h.start != c.end - c.start || h.start == 0 {
-        return Err(FirewallError::Invalid(format!(
-            "port range {}-{} cannot map onto {}-{}",
-            h.start, h.end, c.start, c.end
-        )));
+/// The DNAT rules of one host port (or range): to one container, or spread round robin
+/// over several (a port group's active members, `backends` all with the same host side).
+fn dnat(s: &mut String, backends: &[PortMapping]) -> Result<(), FirewallError> {
+    for p in backends {
+        let (h, c) = (p.host_ports, p.container_ports);
+        if h.start > h.end || c.start > c.end || h.end - h.start != c.end - c.start || h.start == 0
+        {
+            return Err(FirewallError::Invalid(format!(
+                "port range {}-{} cannot map onto {}-{}",
+                h.start, h.end, c.start, c.end
+            )));
+        }
     }
+    let [p] = backends else {
+        return spread(s, backends);
+    };
+    let (h, c) = (p.host_ports, p.container_ports);
     let daddr = p
         .host_ip
         .map(|ip| format!("ip daddr {ip} "))
@@ -204,6 +216,39 @@ fn dnat(s: &mut String, p: &PortMapping) -> Result<(), FirewallError> {
             s,
             "\t\t{daddr}{proto} dport {hp} dnat to {}:{cp}",
             p.container_ip
+        );
+    }
+    Ok(())
+}
+
+/// One `numgen` rule per host port, its map naming each backend's address and port.
+fn spread(s: &mut String, backends: &[PortMapping]) -> Result<(), FirewallError> {
+    let Some(first) = backends.first() else {
+        return Ok(());
+    };
+    let daddr = first
+        .host_ip
+        .map(|ip| format!("ip daddr {ip} "))
+        .unwrap_or_default();
+    let proto = first.proto.as_str();
+    let h = first.host_ports;
+    for (i, hp) in (h.start..=h.end).enumerate() {
+        let map: Vec<String> = backends
+            .iter()
+            .enumerate()
+            .map(|(n, b)| {
+                format!(
+                    "{n} : {} . {}",
+                    b.container_ip,
+                    b.container_ports.start + i as u16
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "\t\t{daddr}{proto} dport {hp} dnat ip to numgen inc mod {} map {{ {} }}",
+            backends.len(),
+            map.join(", ")
         );
     }
     Ok(())

@@ -223,3 +223,27 @@ fn port_ranges_must_line_up() {
     r.ports[0].host_ports = PortRange::one(0);
     assert!(render(&r).is_err());
 }
+
+#[test]
+fn one_host_port_for_several_backends_is_spread_round_robin() {
+    let to = |ip: u8, host: u16, container: u16| PortMapping {
+        proto: Proto::Tcp,
+        host_ip: None,
+        host_ports: PortRange::one(host),
+        container_ip: Ipv4Addr::new(172, 18, 0, ip),
+        container_ports: PortRange::one(container),
+    };
+    let mut r = sample();
+    r.ports = vec![to(2, 8080, 80), to(3, 8080, 81), to(4, 9090, 80)];
+    let text = render(&r).unwrap();
+    assert!(
+        text.contains(
+            "\t\ttcp dport 8080 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.2 . 80, 1 : 172.18.0.3 . 81 }\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("\t\ttcp dport 9090 dnat to 172.18.0.4:80\n"),
+        "{text}"
+    );
+}

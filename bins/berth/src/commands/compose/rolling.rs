@@ -17,12 +17,18 @@
 //! If the new container exits, turns unhealthy or is not ready in time, it is removed, the old
 //! one gets its name back and goes on serving, and `up` fails with the new one's last log
 //! lines: a bad release never takes the service down.
+//!
+//! Which services: those whose `deploy.update_config.order` is `start-first`, or unset and
+//! the service has no writable bind mount or volume. Two instances of a database must never
+//! run on one data directory (PostgreSQL's lock file, for one, cannot tell the two apart
+//! across pid namespaces), so such a service is replaced stop-first unless it says otherwise.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 use berth_api_types::ContainerSummary;
 use berth_client::{Client, Demux, LogsOptions};
+use berth_compose::{MountType, Service};
 
 use super::deps::{self, Ready};
 use super::{event, state, up};
@@ -36,6 +42,51 @@ pub const DRAIN: Duration = Duration::from_secs(1);
 
 /// How many of the failed container's log lines the error shows.
 const LOG_LINES: &str = "30";
+
+/// How a changed running container of a service is replaced (under `--strategy rolling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// The new one serves before the old one stops.
+    StartFirst,
+    /// The old one stops first (docker compose's recreate).
+    StopFirst,
+}
+
+/// `s`'s order: its `deploy.update_config.order`, else start-first unless it writes to a
+/// bind mount or volume (see the module docs).
+pub fn order(s: &Service) -> Order {
+    let given = s
+        .deploy
+        .as_ref()
+        .and_then(|d| d.update_config.as_ref())
+        .and_then(|u| u.order.as_deref());
+    match given {
+        Some("start-first") => Order::StartFirst,
+        Some(_) => Order::StopFirst,
+        None if writes(s) => Order::StopFirst,
+        None => Order::StartFirst,
+    }
+}
+
+fn writes(s: &Service) -> bool {
+    s.volumes
+        .iter()
+        .any(|m| m.kind != MountType::Tmpfs && !m.read_only)
+}
+
+/// Says why a running container of `s` (named `name`) is replaced stop-first under
+/// `--strategy rolling` when the reason is its writable mounts rather than the user's order.
+pub fn explain_stop_first(s: &Service, name: &str) {
+    let given = s.deploy.as_ref().and_then(|d| d.update_config.as_ref());
+    if given.is_none_or(|u| u.order.is_none()) && writes(s) {
+        eprintln!(
+            "INFO[0000] {name}: replaced stop-first because service {:?} writes to a volume or \
+             bind mount (two instances must not share its data); set \
+             deploy.update_config.order: start-first to start the new one first",
+            s.name
+        );
+    }
+}
 
 /// Replaces the running container `old` by the one `create` makes and starts (returning its
 /// id), start-first as the module says.
@@ -108,5 +159,48 @@ fn tail_logs(c: &Client, id: &str) -> String {
     match s.trim_end().is_empty() {
         true => "(it wrote nothing)".into(),
         false => s.trim_end().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(yaml: &str) -> Service {
+        let o = berth_compose::LoadOptions {
+            files: vec!["compose.yaml".into()],
+            working_dir: "/p".into(),
+            ..berth_compose::LoadOptions::default()
+        };
+        let text = yaml.to_string();
+        let read = |p: &std::path::Path| match p.ends_with("compose.yaml") {
+            true => Ok(text.clone()),
+            false => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        };
+        let l = berth_compose::Project::load_with(&o, &read).expect("loads");
+        l.project.services["s"].clone()
+    }
+
+    #[test]
+    fn writable_mounts_are_replaced_stop_first_unless_told() {
+        let base = "services: {s: {image: x";
+        let o = |rest: &str| {
+            order(&service(&format!(
+                "{base}{rest}}}}}\nvolumes: {{data: {{}}}}"
+            )))
+        };
+        assert_eq!(o(""), Order::StartFirst);
+        assert_eq!(o(", volumes: ['data:/var/lib/db']"), Order::StopFirst);
+        assert_eq!(o(", volumes: ['/srv:/srv']"), Order::StopFirst);
+        assert_eq!(o(", volumes: ['/srv:/srv:ro']"), Order::StartFirst);
+        assert_eq!(o(", tmpfs: [/run]"), Order::StartFirst);
+        assert_eq!(
+            o(", volumes: ['data:/d'], deploy: {update_config: {order: start-first}}"),
+            Order::StartFirst
+        );
+        assert_eq!(
+            o(", deploy: {update_config: {order: stop-first}}"),
+            Order::StopFirst
+        );
     }
 }

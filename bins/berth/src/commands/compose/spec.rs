@@ -62,11 +62,6 @@ fn labels(r: &Replica) -> BTreeMap<String, String> {
     set(state::FILES, r.config_files.clone());
     set(state::VERSION, state::COMPOSE_VERSION.into());
     set(state::IMAGE, r.image.clone());
-    if !r.oneoff {
-        // The service's containers may publish the same host port side by side during a
-        // start-first update (berthd's port groups).
-        set(state::PORT_GROUP, format!("{}/{}", p.name, r.service.name));
-    }
     let deps: Vec<String> = r
         .service
         .depends_on

@@ -22,6 +22,8 @@ pub const DEPENDS: &str = "com.docker.compose.depends_on";
 pub const IMAGE: &str = "com.docker.compose.image";
 /// berthd's port group label (see the engine's `networks::groups`): `<project>/<service>`.
 pub const PORT_GROUP: &str = "org.berth.port-group";
+/// The port group revision label: members of one revision share the traffic.
+pub const PORT_GROUP_REVISION: &str = "org.berth.port-group.revision";
 
 /// The docker compose version berth's labels claim compatibility with.
 pub const COMPOSE_VERSION: &str = "2.29.0";

@@ -141,6 +141,12 @@ impl Plan<'_> {
         event("Container", &name, "Creating");
         let mut body = spec::create_body(&r, true);
         self.stamp.apply(&mut body);
+        // berthd's port group: the service's containers may publish one host port side by
+        // side (replicas share it, an update switches it); one revision per configuration
+        // and image, so an update moves all traffic to the new containers at once.
+        let image = images::image_id(self.c, &r.image)?.unwrap_or_default();
+        body["Labels"][state::PORT_GROUP] = format!("{}/{service}", self.p.name).into();
+        body["Labels"][state::PORT_GROUP_REVISION] = format!("{}-{image}", s.config_hash()).into();
         let res = self
             .c
             .create_container(Some(&name), &body)
@@ -177,12 +183,8 @@ impl Plan<'_> {
 
     /// Whether a changed running container of `service` is replaced start-first.
     fn start_first(&self, service: &str) -> bool {
-        let order = self.p.services[service]
-            .deploy
-            .as_ref()
-            .and_then(|d| d.update_config.as_ref())
-            .and_then(|u| u.order.as_deref());
-        self.a.strategy == Strategy::Rolling && order != Some("stop-first")
+        self.a.strategy == Strategy::Rolling
+            && rolling::order(&self.p.services[service]) == rolling::Order::StartFirst
     }
 
     /// Brings `service` to `n` replicas of its current configuration; whether it recreated
@@ -217,6 +219,9 @@ impl Plan<'_> {
                 let create = || self.create(service, number, true);
                 rolling::replace(c, x, timeout, a.ready_timeout, create)?;
             } else if recreate {
+                if a.strategy == Strategy::Rolling && start && x.state == "running" {
+                    rolling::explain_stop_first(s, &name);
+                }
                 event("Container", &name, "Recreate");
                 remove(c, x, timeout, false)?;
                 self.create(service, number, start)?;

@@ -77,8 +77,9 @@ pub struct Up {
     /// How a changed running container is replaced: `rolling` starts the new one beside it,
     /// switches traffic when it is ready, then stops the old one (no downtime; a new one
     /// that never becomes ready is removed and the old one keeps serving); `recreate` stops
-    /// the old one first, as docker compose does. A service's
-    /// `deploy.update_config.order: stop-first` always recreates.
+    /// the old one first, as docker compose does. A service that writes to a volume or bind
+    /// mount is replaced stop-first unless its `deploy.update_config.order` is
+    /// `start-first`; `order: stop-first` always is.
     #[arg(long, value_enum, default_value_t = Strategy::Rolling)]
     pub strategy: Strategy,
     /// Seconds a rolling update waits for a new container to be ready (healthy, or its
