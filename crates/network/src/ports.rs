@@ -5,7 +5,8 @@
 //! two would silently fight (DNAT wins for remote clients, the process for nobody knows).
 //! Docker solves this with its userland proxy or, without it, by binding the port; berth does
 //! the latter: a [`Reservation`] keeps, for every published host port, a socket bound to
-//! `(host_ip or 0.0.0.0):port` of the right protocol — TCP listening with SO_REUSEADDR (so
+//! `(host_ip or 0.0.0.0):port` of the right protocol — TCP listening (from
+//! [`Reservation::listen`], once the DNAT rule exists) with SO_REUSEADDR (so
 //! an earlier server's connections in TIME_WAIT do not block the port, while two listeners
 //! still never share it; nothing is ever accepted: DNAT sends the traffic to the container
 //! before the socket could see it), UDP bound. A second bind of the same port, by anyone, then fails
@@ -110,6 +111,12 @@ impl Reservation {
         &self.mappings
     }
 
+    /// Makes every held TCP port exclusive (see [`reserve_shared`]); on error the caller
+    /// drops the reservation.
+    pub fn listen(&self) -> Result<(), PortError> {
+        self.held.iter().try_for_each(Held::listen)
+    }
+
     /// Moves the held sockets that `heir` also maps into `heir` (the rest stay, and are
     /// released with `self`): a port group's port outlives the member that bound it.
     pub fn hand_over(&mut self, heir: &mut Reservation) {
@@ -164,16 +171,19 @@ pub fn reserve(
     exposed: &[String],
     container_ip: Ipv4Addr,
 ) -> Result<Reservation, PortError> {
-    reserve_shared(bindings, publish_all, exposed, container_ip, &|_, _, _| {
-        false
-    })
+    let never = |_, _, _| false;
+    let res = reserve_shared(bindings, publish_all, exposed, container_ip, &never)?;
+    res.listen()?;
+    Ok(res)
 }
 
 /// Whether a fixed host port `(proto, host ip, port)` is already held by a peer.
 pub type SharedBy<'a> = &'a dyn Fn(Proto, Option<Ipv4Addr>, u16) -> bool;
 
 /// [`reserve`], except that fixed host ports `shared` says a peer holds are mapped without
-/// being bound again (random ports and "first free of a range" are never shared).
+/// being bound again (random ports and "first free of a range" are never shared), and that
+/// TCP ports are only bound: call [`Reservation::listen`] once the firewall sends their
+/// traffic to the container, so no client connects to the holding socket meanwhile.
 pub fn reserve_shared(
     bindings: &BTreeMap<String, Vec<PortBinding>>,
     publish_all: bool,

@@ -114,6 +114,17 @@ impl Engine {
         self.join_group(state, out, false);
         if publishes {
             self.refresh_firewall(state);
+            // Only now that DNAT sends the ports' traffic to the container: a client never
+            // waits in the holding socket's backlog.
+            let listened = state.ports.get(&out.id).map_or(Ok(()), |r| r.listen());
+            if let Err(e) = listened {
+                let gone = state.ports.remove(&out.id);
+                self.leave_group(state, &out.id);
+                drop(gone);
+                self.refresh_firewall(state);
+                out.ports.clear();
+                return Err(EngineError::InvalidArgument(e.to_string()));
+            }
         }
         Ok(())
     }
@@ -293,6 +304,12 @@ impl Engine {
             if let Some(ip) = primary.filter(|_| !rec.ports.is_empty()) {
                 match self.reserve_ports(&state, &rec, ip) {
                     Ok(Some(p)) => {
+                        if let Err(e) = p.held.listen() {
+                            crate::log::warn(&format!(
+                                "container {}: its published ports could not be held again: {e}",
+                                rec.name
+                            ));
+                        }
                         state.ports.insert(rec.id.clone(), p.held);
                     }
                     Ok(None) => {}

@@ -42,6 +42,28 @@ impl Held {
         self.port
     }
 
+    /// Makes a held TCP port exclusive: `listen`, once the firewall sends the port's traffic
+    /// to the container. Before that, a connection would sit in this socket's backlog,
+    /// never accepted, until the client times out; once DNAT is in place nothing reaches it.
+    /// Idempotent; no-op for UDP and SCTP.
+    pub(super) fn listen(&self) -> Result<(), PortError> {
+        let How::Socket(fd) = &self.how else {
+            return Ok(());
+        };
+        if self.proto != Proto::Tcp {
+            return Ok(());
+        }
+        let io = |e: Errno| PortError::Io {
+            what: format!("listening on port {}/tcp", self.port),
+            source: std::io::Error::from(e),
+        };
+        match listen(fd, Backlog::new(1).map_err(io)?) {
+            Ok(()) => Ok(()),
+            Err(Errno::EADDRINUSE) => Err(allocated(self.ip, &self.port.to_string())),
+            Err(e) => Err(io(e)),
+        }
+    }
+
     /// Whether `m` publishes this held port.
     pub(super) fn serves(&self, m: &crate::firewall::PortMapping) -> bool {
         m.proto == self.proto
@@ -79,10 +101,9 @@ pub(super) fn bind(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> Result<Held
         Err(e) => return Err(io(e)),
     };
     // TCP: SO_REUSEADDR so that connections of an earlier server still in TIME_WAIT do not
-    // block the port (as with docker-proxy, a Go listener), and `listen` so that the port
-    // is exclusively ours all the same: two *listening* sockets never share a port, while
-    // two bound-but-idle SO_REUSEADDR ones could. Nothing is ever accepted: DNAT sends every
-    // connection to the container before it could reach this socket.
+    // block the port (as with docker-proxy, a Go listener), and [`Held::listen`] later so
+    // that the port is exclusively ours all the same: two *listening* sockets never share a
+    // port, while two bound-but-idle SO_REUSEADDR ones could.
     if proto == Proto::Tcp {
         setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(io)?;
     }
@@ -90,13 +111,6 @@ pub(super) fn bind(proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> Result<Held
         Ok(()) => {}
         Err(Errno::EADDRINUSE) => return Err(allocated(ip, &port.to_string())),
         Err(e) => return Err(io(e)),
-    }
-    if proto == Proto::Tcp {
-        match listen(&fd, Backlog::new(1).map_err(io)?) {
-            Ok(()) => {}
-            Err(Errno::EADDRINUSE) => return Err(allocated(ip, &port.to_string())),
-            Err(e) => return Err(io(e)),
-        }
     }
     let port = match port {
         0 => bound_port(&fd).map_err(io)?,

@@ -265,3 +265,17 @@ fn a_shared_port_is_mapped_twice_held_once_and_handed_over() {
         assert!(TcpListener::bind("0.0.0.0:8080").is_ok(), "port still held");
     });
 }
+
+#[test]
+fn a_shared_reservation_listens_only_when_told() {
+    in_netns(|| {
+        let never = |_, _, _| false;
+        let res = reserve_shared(&one("80/tcp", "", "8080"), false, &[], IP, &never).unwrap();
+        // Bound, not listening: a client is refused at once instead of waiting in a backlog.
+        let e = std::net::TcpStream::connect("127.0.0.1:8080").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        res.listen().unwrap();
+        assert!(TcpListener::bind("0.0.0.0:8080").is_err(), "not exclusive");
+        res.listen().unwrap();
+    });
+}
