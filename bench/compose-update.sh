@@ -150,7 +150,7 @@ label() { case $1 in
     echo "| $(label $n) | ${MED[$n-failed]:-–} | ${MED[$n-total]:-–} | $(fmt "${MED[$n-gap]:-–}" '%.0f ms') | $(fmt "${MED[$n-up]:-–}" '%.2f s') | ${OK[$n]:-–} |"
   done
   echo
-  echo "- Longest outage: the longest time between two successful answers seen by the loop (10 ms between requests, so about 10–20 ms is the floor with no outage at all)."
+  echo "- Longest outage: the longest time between two successful answers seen by the loop (10 ms between requests, so about 10–20 ms is the floor with no outage at all). A request that is neither answered nor refused counts once, after the loop's 2 s timeout: an outage of about 2000 ms with a single failed request is one connection left hanging, not one refused."
   echo "- The rolling row's \`up -d\` takes longer: it returns once the new container is healthy, traffic has moved and the old one is gone (after a 1 s drain); the stop-first rows return as soon as the new container started, while the service is still down."
 } > "$work/section.md"
 write_section "Compose updates" "$work/section.md"

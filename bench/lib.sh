@@ -160,9 +160,9 @@ start_dockerd_in() {
 
 # --- the report
 
-# write_section TITLE FILE: print FILE (a "## TITLE…" section), then replace the section whose heading starts with "## TITLE" in $BENCH_OUT, or append it (creating the file if needed).
+# write_section TITLE FILE: print FILE (a "## TITLE…" section), then replace the section whose heading starts with "## TITLE:" in $BENCH_OUT (the colon keeps "Compose" from matching "Compose updates"), or append it (creating the file if needed).
 write_section() {
-  local key="## $1" sec=$2 out=$BENCH_OUT
+  local key="## ${1%:}:" sec=$2 out=$BENCH_OUT
   cat "$sec"
   mkdir -p "$(dirname "$out")"
   if [ -f "$out" ]; then
