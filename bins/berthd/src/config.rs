@@ -50,6 +50,7 @@ pub struct FileConfig {
     firewall_table: Option<String>,
     #[serde(default)]
     dns: Vec<String>,
+    compose_expiry_interval: Option<u64>,
 }
 
 /// The merged settings the daemon runs with.
@@ -88,6 +89,8 @@ pub struct Settings {
     pub firewall_table: String,
     /// `--dns`.
     pub dns: Vec<String>,
+    /// `--compose-expiry-interval`: how often expired compose projects are removed.
+    pub compose_expiry: Option<std::time::Duration>,
 }
 
 /// dockerd's `-G` default.
@@ -427,6 +430,11 @@ pub fn settings(args: &Args) -> Result<Settings> {
         firewall: args.iptables.or(file.iptables).unwrap_or(true),
         firewall_table,
         dns,
+        compose_expiry: args
+            .compose_expiry_interval
+            .or(file.compose_expiry_interval)
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs),
     })
 }
 

@@ -93,6 +93,10 @@ pub struct Args {
     /// berth's nftables table (family ip) [default: berth].
     #[arg(long, value_name = "NAME")]
     pub firewall_table: Option<String>,
+    /// Remove expired compose projects (`berth compose up --ttl`) every SECONDS
+    /// [default: 0, off].
+    #[arg(long, value_name = "SECONDS")]
+    pub compose_expiry_interval: Option<u64>,
     /// DNS server for containers and the embedded DNS's upstream (repeatable).
     #[arg(long = "dns", value_name = "IP")]
     pub dns: Vec<String>,

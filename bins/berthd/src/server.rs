@@ -194,6 +194,13 @@ pub fn run(args: &Args) -> Result<()> {
     engine
         .supervise()
         .context("starting the restart-policy supervisor")?;
+    if let Some(period) = s.compose_expiry {
+        engine.expire_projects_every(period);
+        log::info(&format!(
+            "removing expired compose projects every {}s",
+            period.as_secs()
+        ));
+    }
     let api = Api::new(engine);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

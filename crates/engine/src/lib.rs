@@ -21,6 +21,7 @@ pub mod container;
 pub mod containers;
 mod error;
 pub mod events;
+mod expiry;
 mod images;
 pub mod log;
 pub mod networks;

@@ -12,6 +12,7 @@
 
 pub use oci_spec;
 
+pub mod compose;
 mod id;
 pub mod time;
 

@@ -186,3 +186,31 @@ fn compose_ttl_labels_do_not_recreate_unchanged_containers() {
         "priority carried over"
     );
 }
+
+#[test]
+fn berthd_expiry_policy_removes_expired_projects_by_itself() {
+    berth_testutil::require_root!();
+    let d = Daemon::start_with(&["--compose-expiry-interval", "1"]);
+    d.load_image();
+    let eph = Stack::new(&d, "polleph", APP);
+    let keep = Stack::new(&d, "pollkeep", APP);
+    let later = Stack::new(&d, "polllater", APP);
+    up(&eph, &["--ttl", "2s"]);
+    up(&keep, &[]);
+    up(&later, &["--ttl", "1h"]);
+    let keep_ids = ids(&keep);
+    crate::compose::eventually("berthd removing the expired project", || {
+        match ids(&eph).is_empty() {
+            true => Ok(()),
+            false => Err(format!("{:?}", eph.ids())),
+        }
+    });
+    assert!(!d.berth(&["network", "inspect", "polleph_default"]).ok);
+    assert_eq!(ids(&keep), keep_ids, "the project without --ttl stays");
+    assert_eq!(ids(&later).len(), 1, "the project with time left stays");
+    assert!(
+        d.log().contains("removed compose project polleph"),
+        "{}",
+        d.log()
+    );
+}

@@ -53,6 +53,11 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn start() -> Daemon {
+        Daemon::start_with(&[])
+    }
+
+    /// A private berthd with `extra` flags.
+    pub(crate) fn start_with(extra: &[&str]) -> Daemon {
         let (berthd, shim) = daemon_binaries();
         let dir = tempfile::Builder::new()
             .prefix("bc")
@@ -75,6 +80,7 @@ impl Daemon {
             .arg(dir.path().join("run/berthd.pid"))
             .arg("--shim-binary")
             .arg(shim)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

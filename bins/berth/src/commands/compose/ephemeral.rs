@@ -18,6 +18,9 @@
 //! (or `--priority`) carries the project's current values onto the containers it creates;
 //! `--ttl 0` removes the expiry from the containers created from then on.
 //!
+//! The expiry rule itself is `berth_types::compose::project_expiry`, shared with berthd,
+//! which applies it on its own with `--compose-expiry-interval SECONDS`.
+//!
 //! Eviction (`prune`, the quota) is `down` without a compose file: containers stopped and
 //! removed with their anonymous volumes, then the networks labelled with the project;
 //! named volumes only with `prune --volumes`. The quota is checked on the client, so two
@@ -36,9 +39,9 @@ use serde_json::Value;
 use super::{event, resources, state, up, Ctx, Prune, Up};
 use crate::commands::daemon;
 
-pub const EXPIRES: &str = "org.berth.compose.expires";
-pub const PRIORITY: &str = "org.berth.compose.priority";
-pub const CREATED: &str = "org.berth.compose.created";
+pub use berth_types::compose::{
+    CREATED_LABEL as CREATED, EXPIRES_LABEL as EXPIRES, PRIORITY_LABEL as PRIORITY,
+};
 /// The environment variable that sets `--max-projects` when the flag is absent.
 pub const MAX_PROJECTS_ENV: &str = "BERTH_COMPOSE_MAX_PROJECTS";
 
@@ -78,15 +81,7 @@ impl Info {
         let services: Vec<&ContainerSummary> =
             list.iter().filter(|x| !state::is_oneoff(x)).collect();
         let num = |x: &ContainerSummary, k: &str| state::label(x, k).parse::<i64>().ok();
-        let expires = if services.is_empty() {
-            None
-        } else {
-            services
-                .iter()
-                .map(|x| num(x, EXPIRES))
-                .collect::<Option<Vec<i64>>>()
-                .and_then(|v| v.into_iter().max())
-        };
+        let expires = berth_types::compose::project_expiry(list.iter().map(|x| &x.labels));
         Info {
             name: name.to_string(),
             expires,

@@ -8,10 +8,10 @@ use berth_compose::Project;
 
 use crate::commands::daemon;
 
-pub const PROJECT: &str = "com.docker.compose.project";
+pub use berth_types::compose::PROJECT_LABEL as PROJECT;
 pub const SERVICE: &str = "com.docker.compose.service";
 pub const NUMBER: &str = "com.docker.compose.container-number";
-pub const ONEOFF: &str = "com.docker.compose.oneoff";
+pub use berth_types::compose::ONEOFF_LABEL as ONEOFF;
 pub const HASH: &str = "com.docker.compose.config-hash";
 pub const WORKDIR: &str = "com.docker.compose.project.working_dir";
 pub const FILES: &str = "com.docker.compose.project.config_files";
@@ -48,7 +48,7 @@ pub fn number(c: &ContainerSummary) -> u32 {
 
 /// Whether `c` is a `run` container.
 pub fn is_oneoff(c: &ContainerSummary) -> bool {
-    label(c, ONEOFF).eq_ignore_ascii_case("true")
+    berth_types::compose::is_oneoff(&c.labels)
 }
 
 /// The project's containers (running only unless `all`), sorted by service then number.
