@@ -113,9 +113,7 @@ if start_berthd_in "$ns_b" "$bd"; then
 else
   OK[berth]="fails: berthd did not start: $(tail -c 160 "$bd/daemon.log" | oneline)"
 fi
-ids=$("$DOCKER" -H "$bsock" ps -aq 2>/dev/null || true)
-[ -z "$ids" ] || "$DOCKER" -H "$bsock" rm -f $ids >/dev/null 2>&1 || true
-stop "$berthd_pid"
+stop_berthd_in "$bsock"
 
 if [ -n "$DOCKERD" ]; then
   dd_dir="$work/dockerd"; dsock="unix://$dd_dir/docker.sock"

@@ -125,10 +125,7 @@ if start_berthd_in "$ns_b" "$bd"; then
 else
   MED[berth-up]="fails: berthd did not start: $(tail -c 160 "$bd/daemon.log" | oneline)"; MED[dcberth-up]=${MED[berth-up]}
 fi
-# Stopped before dockerd runs, so neither measures the other's idle load.
-ids=$("$DOCKER" -H "$bsock" ps -aq 2>/dev/null || true)
-[ -z "$ids" ] || "$DOCKER" -H "$bsock" rm -f $ids >/dev/null 2>&1 || true
-stop "$berthd_pid"
+stop_berthd_in "$bsock"
 
 # --- docker: a private dockerd with its defaults (docker0, iptables, userland proxy), own data-root, exec-root and socket.
 if [ -n "$DOCKERD" ]; then

@@ -148,6 +148,12 @@ start_berthd_in() {
   berthd_pid=$!; track "$berthd_pid"; SOCKS+=("unix://$dir/berth.sock")
   wait_ready "$berthd_pid" 200 "$DOCKER" -H "unix://$dir/berth.sock" version
 }
+# stop_berthd_in SOCK: removes every container of the berthd at SOCK, then stops it (started by start_berthd_in), so the daemon measured next does not share the machine with its idle load.
+stop_berthd_in() {
+  local ids; ids=$("$DOCKER" -H "$1" ps -aq 2>/dev/null || true)
+  [ -z "$ids" ] || "$DOCKER" -H "$1" rm -f $ids >/dev/null 2>&1 || true
+  stop "$berthd_pid"
+}
 # start_dockerd_in NS DIR SOCK: a private $DOCKERD with its defaults (docker0, iptables, userland proxy) in network namespace NS (data-root, exec-root, pidfile and daemon.log under DIR; -H SOCK), tracked, its socket in SOCKS; succeeds once `$DOCKER -H SOCK version` answers.
 start_dockerd_in() {
   local ns=$1 dir=$2 sock=$3

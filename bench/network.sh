@@ -144,10 +144,7 @@ else
   MED[berth-none]="fails: berthd did not start: $(tail -c 160 "$bd/daemon.log" | oneline)"
 fi
 berth_nft=$(inns "$ns_b" nft list tables 2>/dev/null | oneline)
-# Stopped before dockerd runs, so neither measures the other's idle load.
-ids=$("$DOCKER" -H "unix://$bd/berth.sock" ps -aq 2>/dev/null || true)
-[ -z "$ids" ] || "$DOCKER" -H "unix://$bd/berth.sock" rm -f $ids >/dev/null 2>&1 || true
-stop "$berthd_pid"
+stop_berthd_in "unix://$bd/berth.sock"
 
 # --- docker: a private dockerd with its defaults (docker0, iptables, userland proxy), own data-root, exec-root and socket.
 if [ -n "$DOCKERD" ]; then
