@@ -1,5 +1,6 @@
 //! Published ports end to end: TCP and UDP on 127.0.0.1 and the host's address, hairpin,
-//! `docker port` and ps's PORTS, `-P`, a port asked for twice, ports freed on removal.
+//! `docker port` and ps's PORTS, `-P`, a port asked for twice, ports freed on removal, and
+//! connections refused (never left hanging) while a published container goes.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -102,4 +103,53 @@ fn published_tcp_and_udp_ports_answer_on_loopback_and_host_address() {
     // The ports are free again: the next container gets the same one.
     run_web(&d, "again", &["-p", "18080:80"]);
     d.docker_ok(&["rm", "-f", "again"]);
+}
+
+/// How each connection attempt to `addr` ended while `during` ran: answered, refused (or
+/// reset), or left hanging until the 3 s timeout.
+fn attempts_during(net: &TestNet, addr: SocketAddr, during: impl FnOnce()) -> Vec<&'static str> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let looper = s.spawn(|| {
+            net.run(|| {
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let r = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3));
+                    seen.push(match r {
+                        Ok(_) => "connected",
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => "hung",
+                        Err(_) => "refused",
+                    });
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                seen
+            })
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        during();
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+        looper.join().expect("the loop thread")
+    })
+}
+
+#[test]
+fn connections_to_a_removed_container_are_refused_not_left_hanging() {
+    require_root!();
+    let d = loaded();
+    let addr: SocketAddr = ([127, 0, 0, 1], 8091).into();
+    for round in 0..3 {
+        run_web(&d, "gone", &["-p", "8091:80"]);
+        until("the server answering", 10, || get_hostname(net(&d), addr));
+        let seen = attempts_during(net(&d), addr, || {
+            d.docker_ok(&["rm", "-f", "gone"]);
+        });
+        assert!(seen.contains(&"connected"), "round {round}: {seen:?}");
+        assert!(
+            !seen.contains(&"hung"),
+            "round {round}: a connection hung: {seen:?}"
+        );
+        assert!(seen.ends_with(&["refused"]), "round {round}: {seen:?}");
+    }
 }

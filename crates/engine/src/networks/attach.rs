@@ -213,9 +213,10 @@ impl Engine {
     /// Undoes everything `rec`'s run held (idempotent); `rec` is left without live state.
     pub(super) fn release_locked(&self, state: &mut NetState, rec: &mut ContainerRecord) {
         let id = rec.id.clone();
-        for ep in rec.networks.values_mut() {
-            self.detach_one(state, &id, ep);
-        }
+        // Ports first, veths after: while the DNAT rule still points at the container, its
+        // veth must exist, so a new connection is refused by the container's namespace (its
+        // process is gone) instead of vanishing into the bridge and hanging until the
+        // client's timeout (conntrack then keeps retransmitted SYNs on the dead address).
         rec.ports.clear();
         let gone = state
             .ports
@@ -224,6 +225,9 @@ impl Engine {
         self.leave_group(state, &id);
         if gone.is_some() {
             self.refresh_firewall(state);
+        }
+        for ep in rec.networks.values_mut() {
+            self.detach_one(state, &id, ep);
         }
         let dir = &self.config.network.netns_dir;
         match netns::delete(dir, &id) {
