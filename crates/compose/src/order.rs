@@ -1,9 +1,40 @@
 //! Start and stop order from `depends_on`: topological, ties broken by name.
+//!
+//! A service that joins another's namespaces (`network_mode`, `pid` or `ipc` set to
+//! `service:NAME`) depends on it implicitly, as compose-go adds it: NAME must run first.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{ComposeError, Result};
-use crate::model::{Project, Service};
+use crate::model::{Dependency, Project, Service};
+
+/// `s`'s namespace modes that may name another service: (key, what it shares, value).
+pub(crate) fn namespace_modes(s: &Service) -> Vec<(&'static str, &'static str, &String)> {
+    [
+        ("network_mode", "network", &s.network_mode),
+        ("pid", "pid namespace", &s.pid),
+        ("ipc", "ipc namespace", &s.ipc),
+    ]
+    .into_iter()
+    .filter_map(|(k, w, v)| v.as_ref().map(|v| (k, w, v)))
+    .collect()
+}
+
+/// Adds the implicit `depends_on` of `service:NAME` namespace modes (condition
+/// `service_started`) where `depends_on` does not already name NAME.
+pub(crate) fn imply_dependencies(p: &mut Project) {
+    for s in p.services.values_mut() {
+        let implied: Vec<String> = namespace_modes(s)
+            .into_iter()
+            .filter_map(|(.., m)| m.strip_prefix("service:").map(str::to_string))
+            .collect();
+        for other in implied {
+            s.depends_on
+                .entry(other)
+                .or_insert_with(Dependency::default);
+        }
+    }
+}
 
 /// Services in start order (dependencies first); errors on a cycle, naming it.
 pub fn start_order(services: &BTreeMap<String, Service>) -> Result<Vec<String>> {
@@ -83,7 +114,6 @@ impl Project {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Dependency;
 
     fn svc(deps: &[&str]) -> Service {
         let mut s = Service::default();

@@ -192,6 +192,7 @@ impl Project {
             project.services.insert(sname, svc);
         }
         crate::validate::check_references(&project, &origins, &first)?;
+        crate::order::imply_dependencies(&mut project);
         apply_profiles(&mut project, opts, &env, &origins, &first, &mut warnings)?;
         add_default_network(&mut project);
         crate::validate::check_networks(&project, &origins, &first)?;

@@ -28,17 +28,19 @@ pub(crate) fn check_references(
                 ));
             }
         }
-        if let Some(mode) = &s.network_mode {
+        for (key, what, mode) in crate::order::namespace_modes(s) {
             if let Some(other) = mode.strip_prefix("service:") {
                 if !p.services.contains_key(other) {
                     return Err(err(
-                        format!("services.{name}.network_mode"),
+                        format!("services.{name}.{key}"),
                         format!(
-                            "service \"{name}\" uses the network of undefined service \"{other}\""
+                            "service \"{name}\" uses the {what} of undefined service \"{other}\""
                         ),
                     ));
                 }
             }
+        }
+        if s.network_mode.is_some() {
             if !s.networks.is_empty() {
                 return Err(err(
                     format!("services.{name}"),

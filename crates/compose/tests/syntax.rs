@@ -234,3 +234,18 @@ fn update_order_is_kept_other_update_keys_warn_and_the_hash_ignores_it() {
         other.project.services["web"].config_hash()
     );
 }
+
+#[test]
+fn namespace_modes_of_another_service_imply_a_dependency() {
+    let yaml = "services:\n  app: {image: x, pid: 'service:side', ipc: 'service:side'}\n  side: {image: x, network_mode: 'service:base'}\n  base: {image: x}\n";
+    let l = common::load_mem(&[("compose.yaml", yaml)]).unwrap();
+    let s = &l.project.services;
+    assert!(s["app"].depends_on.contains_key("side"));
+    assert!(s["side"].depends_on.contains_key("base"));
+    assert_eq!(l.project.start_order(), ["base", "side", "app"]);
+    let e = common::err_of("services:\n  app: {image: x, pid: 'service:nope'}\n");
+    assert!(
+        e.contains("services.app.pid: service \"app\" uses the pid namespace of undefined service \"nope\""),
+        "{e}"
+    );
+}
