@@ -302,4 +302,18 @@ fn compose_up_restarts_dependents_with_restart_true_when_a_dependency_is_updated
     // Nothing changed: nothing restarts.
     let r = s.run(&["up", "-d"]);
     assert!(r.ok && !r.stderr.contains("Restarting"), "{r:?}");
+    // `restart db` restarts app after it too (restart: true), not side.
+    let r = s.run(&["restart", "db"]);
+    assert!(r.ok, "{r:?}");
+    let order: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("Restarting"))
+        .collect();
+    assert_eq!(order.len(), 2, "{r:?}");
+    assert!(
+        order[0].contains("rs-db-1") && order[1].contains("rs-app-1"),
+        "{r:?}"
+    );
+    assert_eq!(started("rs-side-1"), side2, "side has no restart: true");
 }

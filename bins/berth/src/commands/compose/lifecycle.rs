@@ -38,11 +38,16 @@ pub fn start(ctx: &Ctx, a: &Services) -> Result<()> {
     Ok(())
 }
 
-/// `stop`, or `restart` when `restart`.
+/// `stop`, or `restart` when `restart` (then also the services that declare
+/// `depends_on.<a restarted service>.restart: true`, after it, as docker compose does).
 pub fn stop(ctx: &Ctx, a: &Timeout, restart: bool) -> Result<()> {
     let (name, p) = ctx.target()?;
     state::check_services(p.as_ref(), &a.services)?;
-    let list = state::service_containers(ctx.c, &name, !restart, &a.services)?;
+    let mut services = a.services.clone();
+    if let Some(p) = p.as_ref().filter(|_| restart && !services.is_empty()) {
+        services = with_restart_dependents(p, services);
+    }
+    let list = state::service_containers(ctx.c, &name, !restart, &services)?;
     let mut list = state::ordered(p.as_ref(), list);
     if !restart {
         list.reverse();
@@ -61,6 +66,27 @@ pub fn stop(ctx: &Ctx, a: &Timeout, restart: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `names` plus, transitively, the services with `depends_on.<one of them>.restart: true`.
+fn with_restart_dependents(p: &berth_compose::Project, mut names: Vec<String>) -> Vec<String> {
+    loop {
+        let more: Vec<String> = p
+            .services
+            .iter()
+            .filter(|(n, _)| !names.contains(n))
+            .filter(|(_, s)| {
+                s.depends_on
+                    .iter()
+                    .any(|(d, dep)| dep.restart && names.contains(d))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        if more.is_empty() {
+            return names;
+        }
+        names.extend(more);
+    }
 }
 
 pub fn kill(ctx: &Ctx, a: &Kill) -> Result<()> {
