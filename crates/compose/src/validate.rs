@@ -40,13 +40,11 @@ pub(crate) fn check_references(
                 }
             }
         }
-        if s.network_mode.is_some() {
-            if !s.networks.is_empty() {
-                return Err(err(
-                    format!("services.{name}"),
-                    "network_mode and networks are mutually exclusive; keep one".into(),
-                ));
-            }
+        if s.network_mode.is_some() && !s.networks.is_empty() {
+            return Err(err(
+                format!("services.{name}"),
+                "network_mode and networks are mutually exclusive; keep one".into(),
+            ));
         }
         for (i, m) in s.volumes.iter().enumerate() {
             if m.kind != MountType::Volume {
