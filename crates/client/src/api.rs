@@ -260,6 +260,14 @@ impl Client {
         self.post_empty(&format!("/containers/{}/{verb}", encode(id)), None)
     }
 
+    /// `PUT /containers/{id}/archive?path=`: extracts the tar `archive` at `path`.
+    pub fn put_archive(&self, id: &str, path: &str, archive: Vec<u8>) -> Result<()> {
+        let p = format!("/containers/{}/archive?path={}", encode(id), encode(path));
+        let h = [("Content-Type", "application/x-tar".to_string())];
+        self.stream(Method::PUT, &p, Some(Self::body(archive)), &h)?
+            .copy_to(&mut std::io::sink())
+    }
+
     /// `POST /containers/{id}/rename?name=`.
     pub fn rename_container(&self, id: &str, name: &str) -> Result<()> {
         self.post_empty(

@@ -1,5 +1,6 @@
-//! `berth compose` file-based secrets and configs: read-only bind mounts where docker compose
-//! puts them, and sources berth cannot serve refused before anything is created.
+//! `berth compose` secrets and configs: file sources as read-only bind mounts where docker
+//! compose puts them; environment and content sources written into the container before it
+//! starts; an unset variable refused before anything is created.
 
 use crate::compose::Stack;
 use crate::daemon_client::Daemon;
@@ -18,7 +19,7 @@ configs:
 "#;
 
 #[test]
-fn compose_mounts_file_secrets_and_configs_read_only() {
+fn compose_serves_secrets_and_configs_from_files_environment_and_content() {
     berth_testutil::require_root!();
     let d = Daemon::start();
     d.load_image();
@@ -50,17 +51,28 @@ fn compose_mounts_file_secrets_and_configs_read_only() {
         "hunter2\n"
     );
 
-    // An environment-sourced secret is refused up front, naming the key; nothing is created.
-    let other = Stack::new(
-        &d,
-        "envsecret",
-        "services:\n  app:\n    image: bench/load:latest\n    secrets: [tok]\nsecrets:\n  tok: {environment: TOKEN}\n",
-    );
+    // A secret from an unset variable is refused up front, naming the key; nothing is
+    // created.
+    let yaml = "services:\n  app:\n    image: bench/load:latest\n    command: [busybox, sleep, '3600']\n    secrets: [tok]\n    configs: [{source: motd, target: /etc/motd, mode: '0440', uid: '1000'}]\nsecrets:\n  tok: {environment: BERTH_TEST_TOKEN}\nconfigs:\n  motd: {content: hello}\n";
+    let other = Stack::new(&d, "envsecret", yaml);
     let r = other.run(&["up", "-d"]);
     assert!(!r.ok, "{r:?}");
     assert!(
-        r.stderr.contains("services.app.secrets[0]") && r.stderr.contains("not file-based"),
+        r.stderr.contains("services.app.secrets[0]")
+            && r.stderr.contains("BERTH_TEST_TOKEN, which is not set"),
         "{r:?}"
     );
     assert!(other.ids().is_empty(), "nothing was created");
+
+    // With the variable (from the project's .env): written into the container before it
+    // starts, with docker compose's mode and the owner asked for; nothing on the host.
+    std::fs::write(other.dir.path().join(".env"), "BERTH_TEST_TOKEN=s3cret\n").expect(".env");
+    other.ok(&["up", "-d"]);
+    let sh = |cmd: &str| other.ok(&["exec", "-T", "app", "busybox", "sh", "-c", cmd]);
+    assert_eq!(sh("cat /run/secrets/tok"), "s3cret");
+    assert_eq!(sh("cat /etc/motd"), "hello");
+    assert_eq!(
+        sh("busybox stat -c '%a %u' /run/secrets/tok /etc/motd"),
+        "444 0\n440 1000\n"
+    );
 }

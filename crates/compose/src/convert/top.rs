@@ -172,11 +172,13 @@ pub(crate) fn convert_file_objects(
             &["labels", "driver", "driver_opts", "template_driver"],
         );
         let (ext, ext_name) = external(ctx, m, &p)?;
+        let environment = opt_string(ctx, m, "environment", &p)?;
         let o = FileObject {
             name: opt_string(ctx, m, "name", &p)?.or(ext_name),
             file: opt_string(ctx, m, "file", &p)?
                 .map(|f| crate::paths::absolutize(ctx.dir, &f, ctx.home())),
-            environment: opt_string(ctx, m, "environment", &p)?,
+            environment_value: environment.as_ref().and_then(|v| ctx.env.get(v).cloned()),
+            environment,
             content: opt_string(ctx, m, "content", &p)?,
             external: ext,
         };

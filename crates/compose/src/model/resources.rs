@@ -98,6 +98,9 @@ pub struct FileObject {
     /// Inline content (configs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// The value of the `environment` variable when the project was loaded (never rendered).
+    #[serde(skip)]
+    pub environment_value: Option<String>,
     /// Managed outside the project.
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,

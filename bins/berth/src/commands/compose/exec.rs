@@ -97,6 +97,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<()> {
     s.restart = None;
     s.container_name = None;
     let s = s.clone();
+    super::files::check(&only)?;
     deps::wait_dependencies(c, &p, &s)?;
     let name = match &a.name {
         Some(n) => n.clone(),
@@ -128,6 +129,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<()> {
         body["StdinOnce"] = json!(true);
     }
     let id = c.create_container(Some(&name), &body).map_err(daemon)?.id;
+    super::files::inject(c, &id, &p, &s)?;
     if a.detach {
         c.start_container(&id).map_err(daemon)?;
         println!("{name}");

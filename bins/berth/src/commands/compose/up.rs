@@ -154,6 +154,7 @@ impl Plan<'_> {
         for w in &res.warnings {
             eprintln!("WARN[0000] {w}");
         }
+        super::files::inject(self.c, &res.id, self.p, s)?;
         event("Container", &name, "Created");
         if start {
             self.start(&res.id, &name)?;
