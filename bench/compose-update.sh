@@ -35,10 +35,7 @@ SOCK_CLEANUP=drop_project
 trap 'touch "$work/stop" 2>/dev/null || true; ns_cleanup' EXIT
 ns_add "$ns_b" "$ns_d"
 
-cargo build --release -q -p berthd -p berth-shim-cli -p berth-cli --manifest-path "$repo/Cargo.toml"
-BERTH="$repo/target/release/berth"
-archive="$work/base.tar"; "$here/make-archive.sh" "$archive" 1 1 2>"$work/image.log"
-tag=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
+release_and_image
 
 proj="$work/project"; mkdir -p "$proj"; file="$proj/docker-compose.yml"
 # stack VERSION: the compose file serving VERSION.

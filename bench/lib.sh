@@ -148,6 +148,13 @@ start_berthd_in() {
   berthd_pid=$!; track "$berthd_pid"; SOCKS+=("unix://$dir/berth.sock")
   wait_ready "$berthd_pid" 200 "$DOCKER" -H "unix://$dir/berth.sock" version
 }
+# release_and_image: builds berthd, berth-shim and berth (release; BERTH is the CLI) and the bench's busybox image archive ($archive, tagged $tag).
+release_and_image() {
+  cargo build --release -q -p berthd -p berth-shim-cli -p berth-cli --manifest-path "$repo/Cargo.toml"
+  BERTH="$repo/target/release/berth"
+  archive="$work/base.tar"; "$here/make-archive.sh" "$archive" 1 1 2>"$work/image.log"
+  tag=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
+}
 # stop_berthd_in SOCK: removes every container of the berthd at SOCK, then stops it (started by start_berthd_in), so the daemon measured next does not share the machine with its idle load.
 stop_berthd_in() {
   local ids; ids=$("$DOCKER" -H "$1" ps -aq 2>/dev/null || true)
