@@ -102,8 +102,7 @@ measure() {
 
 bd="$work/berthd"; bsock="unix://$bd/berth.sock"
 if start_berthd_in "$ns_b" "$bd"; then
-  VER[berthd]=$("$DOCKER" -H "$bsock" version -f '{{.Server.Version}}')
-  "$DOCKER" -H "$bsock" load -i "$archive" >/dev/null
+  VER[berthd]=$(with_image "$bsock")
   measure berth "$BERTH -H $bsock compose -f $file -p $project" "$ns_b"
   measure berthre "$BERTH -H $bsock compose -f $file -p $project" "$ns_b" "--strategy recreate"
   measure dcberth "$DC -H $bsock -f $file -p $project" "$ns_b"
@@ -115,8 +114,7 @@ stop_berthd_in "$bsock"
 if [ -n "$DOCKERD" ]; then
   dd_dir="$work/dockerd"; dsock="unix://$dd_dir/docker.sock"
   if start_dockerd_in "$ns_d" "$dd_dir" "$dsock"; then
-    VER[dockerd]=$("$DOCKER" -H "$dsock" version -f '{{.Server.Version}}')
-    "$DOCKER" -H "$dsock" load -i "$archive" >/dev/null
+    VER[dockerd]=$(with_image "$dsock")
     measure dcdocker "$DC -H $dsock -f $file -p $project" "$ns_d"
   else
     OK[dcdocker]="fails: dockerd did not start: $(tail -c 160 "$dd_dir/daemon.log" | oneline)"

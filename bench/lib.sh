@@ -155,6 +155,10 @@ release_and_image() {
   archive="$work/base.tar"; "$here/make-archive.sh" "$archive" 1 1 2>"$work/image.log"
   tag=$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')
 }
+# with_image SOCK: loads $archive into the daemon at SOCK and prints the daemon's version.
+with_image() {
+  "$DOCKER" -H "$1" load -i "$archive" >/dev/null && "$DOCKER" -H "$1" version -f '{{.Server.Version}}'
+}
 # stop_berthd_in SOCK: removes every container of the berthd at SOCK, then stops it (started by start_berthd_in), so the daemon measured next does not share the machine with its idle load.
 stop_berthd_in() {
   local ids; ids=$("$DOCKER" -H "$1" ps -aq 2>/dev/null || true)
