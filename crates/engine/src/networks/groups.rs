@@ -59,6 +59,8 @@ pub(super) struct Member {
     /// Join order: the newest ready member's revision gets the traffic.
     seq: u64,
     ready: bool,
+    /// It has a health check, which then decides its readiness (not the port probe).
+    checked: bool,
     /// In the group's active set (see the module docs); set by [`NetState::settle`].
     active: bool,
 }
@@ -66,10 +68,6 @@ pub(super) struct Member {
 /// The group container `rec` belongs to, if any.
 fn group_of(rec: &ContainerRecord) -> Option<&String> {
     rec.labels.get(PORT_GROUP_LABEL).filter(|g| !g.is_empty())
-}
-
-fn covers(m: &PortMapping, proto: Proto, ip: Option<Ipv4Addr>, port: u16) -> bool {
-    m.proto == proto && m.host_ip == ip && (m.host_ports.start..=m.host_ports.end).contains(&port)
 }
 
 impl NetState {
@@ -88,7 +86,7 @@ impl NetState {
         self.ports.iter().any(|(id, r)| {
             *id != rec.id
                 && self.members.get(id).is_some_and(|m| m.group == *group)
-                && r.mappings().iter().any(|m| covers(m, proto, ip, port))
+                && r.mappings().iter().any(|m| m.publishes(proto, ip, port))
         })
     }
 
@@ -175,14 +173,15 @@ impl Engine {
     /// recovered member is ready unless its health check says otherwise.
     pub(super) fn join_group(&self, state: &mut NetState, rec: &ContainerRecord, recovered: bool) {
         let Some(group) = group_of(rec) else { return };
-        let ready = match self.health_check(rec) {
-            Some(_) => {
+        let checked = self.health_check(rec).is_some();
+        let ready = match checked {
+            true => {
                 recovered
                     && self
                         .container_health(&rec.id)
                         .is_some_and(|h| h.status == "healthy")
             }
-            None => recovered || !publishes_tcp(state, &rec.id),
+            false => recovered || !publishes_tcp(state, &rec.id),
         };
         state.seq += 1;
         let revision = rec
@@ -195,6 +194,7 @@ impl Engine {
             revision: revision.clone(),
             seq: state.seq,
             ready,
+            checked,
             active: false,
         };
         state.members.insert(rec.id.clone(), member);
@@ -270,7 +270,7 @@ pub(crate) fn probe_readiness(engine: Weak<Engine>, id: String) {
     let Some(e) = engine.upgrade() else { return };
     let (seq, targets) = {
         let state = e.net_state();
-        let Some(m) = state.members.get(&id).filter(|m| !m.ready) else {
+        let Some(m) = state.members.get(&id).filter(|m| !m.ready && !m.checked) else {
             return;
         };
         let targets: Vec<SocketAddrV4> = state
@@ -289,11 +289,8 @@ pub(crate) fn probe_readiness(engine: Weak<Engine>, id: String) {
             .unwrap_or_default();
         (m.seq, targets)
     };
-    let has_check = e
-        .find_container(&id)
-        .is_ok_and(|r| e.health_check(&r).is_some());
     drop(e);
-    if has_check || targets.is_empty() {
+    if targets.is_empty() {
         return;
     }
     let deadline = Instant::now() + PROBE_LIMIT;

@@ -188,6 +188,16 @@ pub struct PortMapping {
     pub container_ports: PortRange,
 }
 
+impl PortMapping {
+    /// Whether this mapping publishes host port `port` of `proto` on `host_ip` (`None`:
+    /// every address, matched only by a mapping on every address).
+    pub fn publishes(&self, proto: Proto, host_ip: Option<Ipv4Addr>, port: u16) -> bool {
+        self.proto == proto
+            && self.host_ip == host_ip
+            && (self.host_ports.start..=self.host_ports.end).contains(&port)
+    }
+}
+
 /// Replaces berth's table with `rules` in one atomic nft transaction.
 pub fn apply(rules: &Ruleset) -> Result<(), FirewallError> {
     nft(&["-f", "-"], Some(&render(rules)?)).map(drop)

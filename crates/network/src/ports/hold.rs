@@ -66,9 +66,7 @@ impl Held {
 
     /// Whether `m` publishes this held port.
     pub(super) fn serves(&self, m: &crate::firewall::PortMapping) -> bool {
-        m.proto == self.proto
-            && m.host_ip == self.ip
-            && (m.host_ports.start..=m.host_ports.end).contains(&self.port)
+        m.publishes(self.proto, self.ip, self.port)
     }
 }
 

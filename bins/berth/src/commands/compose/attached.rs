@@ -15,7 +15,7 @@ use berth_client::LogsOptions;
 use berth_compose::Project;
 
 use super::up::stop_timeout;
-use super::{event, logs, state, Ctx, Up};
+use super::{logs, state, Ctx, Up};
 use crate::commands::{daemon, Exit};
 
 /// When the first exit ends the whole run.
@@ -138,11 +138,8 @@ fn stop_all(ctx: &Ctx, p: &Project, list: &[ContainerSummary], timeout: Option<i
         if !running {
             continue;
         }
-        let name = state::name(x);
         let t = stop_timeout(Some(p), state::label(x, state::SERVICE), timeout);
-        event("Container", &name, "Stopping");
-        ctx.c.stop_container(&x.id, t, None).map_err(daemon)?;
-        event("Container", &name, "Stopped");
+        super::lifecycle::stop_one(ctx.c, x, t)?;
     }
     Ok(())
 }

@@ -62,9 +62,6 @@ pub fn wait_container(
                 if exited {
                     bail!("it exited with code {code}");
                 }
-                if deadline.is_some_and(|d| Instant::now() > d) {
-                    bail!("not ready within --ready-timeout");
-                }
             }
             Ready::Healthy | Ready::RunningOrHealthy => {
                 match health {
@@ -84,7 +81,11 @@ pub fn wait_container(
             }
         }
         if deadline.is_some_and(|d| Instant::now() > d) {
-            bail!("timeout waiting for container {name} to be ready; raise --wait-timeout or check its logs with `berth compose logs`");
+            let flag = match ready {
+                Ready::Serving => "--ready-timeout",
+                _ => "--wait-timeout",
+            };
+            bail!("timeout waiting for container {name} to be ready; raise {flag} or check its logs with `berth compose logs`");
         }
         std::thread::sleep(POLL);
     }

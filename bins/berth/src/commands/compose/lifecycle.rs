@@ -4,6 +4,8 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use anyhow::Result;
+use berth_api_types::ContainerSummary;
+use berth_client::Client;
 
 use super::{event, state, up, Ctx, Kill, Rm, Services, Timeout};
 use crate::commands::{daemon, Exit};
@@ -53,18 +55,31 @@ pub fn stop(ctx: &Ctx, a: &Timeout, restart: bool) -> Result<()> {
         list.reverse();
     }
     for x in list {
-        let n = state::name(&x);
         let t = up::stop_timeout(p.as_ref(), state::label(&x, state::SERVICE), a.timeout);
         if restart {
-            event("Container", &n, "Restarting");
-            ctx.c.restart_container(&x.id, t).map_err(daemon)?;
-            event("Container", &n, "Started");
+            restart_one(ctx.c, &x, t)?;
         } else if x.state == "running" {
-            event("Container", &n, "Stopping");
-            ctx.c.stop_container(&x.id, t, None).map_err(daemon)?;
-            event("Container", &n, "Stopped");
+            stop_one(ctx.c, &x, t)?;
         }
     }
+    Ok(())
+}
+
+/// Stops one container with docker compose's progress lines.
+pub fn stop_one(c: &Client, x: &ContainerSummary, timeout: Option<i64>) -> Result<()> {
+    let n = state::name(x);
+    event("Container", &n, "Stopping");
+    c.stop_container(&x.id, timeout, None).map_err(daemon)?;
+    event("Container", &n, "Stopped");
+    Ok(())
+}
+
+/// Restarts one container with docker compose's progress lines.
+pub fn restart_one(c: &Client, x: &ContainerSummary, timeout: Option<i64>) -> Result<()> {
+    let n = state::name(x);
+    event("Container", &n, "Restarting");
+    c.restart_container(&x.id, timeout).map_err(daemon)?;
+    event("Container", &n, "Started");
     Ok(())
 }
 

@@ -55,17 +55,20 @@ pub enum Order {
 /// `s`'s order: its `deploy.update_config.order`, else start-first unless it writes to a
 /// bind mount or volume (see the module docs).
 pub fn order(s: &Service) -> Order {
-    let given = s
-        .deploy
-        .as_ref()
-        .and_then(|d| d.update_config.as_ref())
-        .and_then(|u| u.order.as_deref());
-    match given {
+    match given_order(s) {
         Some("start-first") => Order::StartFirst,
         Some(_) => Order::StopFirst,
         None if writes(s) => Order::StopFirst,
         None => Order::StartFirst,
     }
+}
+
+/// `deploy.update_config.order`, when the service gives one.
+fn given_order(s: &Service) -> Option<&str> {
+    s.deploy
+        .as_ref()
+        .and_then(|d| d.update_config.as_ref())
+        .and_then(|u| u.order.as_deref())
 }
 
 fn writes(s: &Service) -> bool {
@@ -77,8 +80,7 @@ fn writes(s: &Service) -> bool {
 /// Says why a running container of `s` (named `name`) is replaced stop-first under
 /// `--strategy rolling` when the reason is its writable mounts rather than the user's order.
 pub fn explain_stop_first(s: &Service, name: &str) {
-    let given = s.deploy.as_ref().and_then(|d| d.update_config.as_ref());
-    if given.is_none_or(|u| u.order.is_none()) && writes(s) {
+    if given_order(s).is_none() && writes(s) {
         eprintln!(
             "INFO[0000] {name}: replaced stop-first because service {:?} writes to a volume or \
              bind mount (two instances must not share its data); set \

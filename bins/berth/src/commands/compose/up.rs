@@ -84,9 +84,7 @@ pub fn stop_timeout(p: Option<&Project>, service: &str, t: Option<i64>) -> Optio
 pub fn remove(c: &Client, x: &ContainerSummary, timeout: Option<i64>, volumes: bool) -> Result<()> {
     let n = state::name(x);
     if x.state == "running" || x.state == "restarting" {
-        event("Container", &n, "Stopping");
-        c.stop_container(&x.id, timeout, None).map_err(daemon)?;
-        event("Container", &n, "Stopped");
+        super::lifecycle::stop_one(c, x, timeout)?;
     }
     event("Container", &n, "Removing");
     c.remove_container(&x.id, true, volumes).map_err(daemon)?;
@@ -123,7 +121,9 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
-    fn create(&self, service: &str, number: u32, start: bool) -> Result<String> {
+    /// Creates (and with `start` starts) replica `number` of `service`; `revision` is its
+    /// port-group revision (the configuration hash and image id, from `converge`).
+    fn create(&self, service: &str, number: u32, start: bool, revision: &str) -> Result<String> {
         let s = &self.p.services[service];
         let name = state::container_name(self.p, service, number);
         let r = Replica {
@@ -144,9 +144,8 @@ impl Plan<'_> {
         // berthd's port group: the service's containers may publish one host port side by
         // side (replicas share it, an update switches it); one revision per configuration
         // and image, so an update moves all traffic to the new containers at once.
-        let image = images::image_id(self.c, &r.image)?.unwrap_or_default();
         body["Labels"][state::PORT_GROUP] = format!("{}/{service}", self.p.name).into();
-        body["Labels"][state::PORT_GROUP_REVISION] = format!("{}-{image}", s.config_hash()).into();
+        body["Labels"][state::PORT_GROUP_REVISION] = revision.into();
         let res = self
             .c
             .create_container(Some(&name), &body)
@@ -174,10 +173,7 @@ impl Plan<'_> {
         let list = state::service_containers(self.c, &self.p.name, false, &[service.into()])?;
         let timeout = stop_timeout(Some(self.p), service, self.a.timeout);
         for x in list {
-            let name = state::name(&x);
-            event("Container", &name, "Restarting");
-            self.c.restart_container(&x.id, timeout).map_err(daemon)?;
-            event("Container", &name, "Started");
+            super::lifecycle::restart_one(self.c, &x, timeout)?;
         }
         Ok(())
     }
@@ -199,6 +195,7 @@ impl Plan<'_> {
         let start = !a.no_start;
         let hash = s.config_hash();
         let image = images::image_id(c, &state::image_name(p, service))?;
+        let revision = format!("{hash}-{}", image.as_deref().unwrap_or_default());
         let mut existing = state::service_containers(c, &p.name, true, &[service.to_string()])?;
         existing.sort_by_key(state::number);
         let timeout = stop_timeout(Some(p), service, a.timeout);
@@ -217,7 +214,7 @@ impl Plan<'_> {
             let recreate = a.force_recreate || (stale && !a.no_recreate);
             updated |= recreate;
             if recreate && start && x.state == "running" && self.start_first(service) {
-                let create = || self.create(service, number, true);
+                let create = || self.create(service, number, true, &revision);
                 rolling::replace(c, x, timeout, a.ready_timeout, create)?;
             } else if recreate {
                 if a.strategy == Strategy::Rolling && start && x.state == "running" {
@@ -225,7 +222,7 @@ impl Plan<'_> {
                 }
                 event("Container", &name, "Recreate");
                 remove(c, x, timeout, false)?;
-                self.create(service, number, start)?;
+                self.create(service, number, start, &revision)?;
                 event("Container", &name, "Recreated");
             } else if x.state != "running" && start {
                 self.start(&x.id, &name)?;
@@ -236,7 +233,7 @@ impl Plan<'_> {
         let mut k = 1;
         while used.len() < n {
             if used.insert(k) {
-                self.create(service, k, start)?;
+                self.create(service, k, start, &revision)?;
             }
             k += 1;
         }
