@@ -2,7 +2,7 @@
 //! the containers (`<project>_default`, `<project>_<volume>` unless `name:`), external ones
 //! only checked, and removed by `down` (never the external ones).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use berth_api_types::VolumeCreateRequest;
@@ -64,10 +64,7 @@ pub fn ensure_networks(c: &Client, p: &Project) -> Result<()> {
                 n.name
             );
         }
-        let mut labels = n.labels.clone();
-        labels.insert(state::PROJECT.into(), p.name.clone());
-        labels.insert(state::NETWORK.into(), key.clone());
-        labels.insert(state::VERSION.into(), state::COMPOSE_VERSION.into());
+        let labels = object_labels(&n.labels, p, state::NETWORK, &key);
         let mut body = json!({
             "Name": n.name,
             "Driver": n.driver.clone().unwrap_or_else(|| "bridge".into()),
@@ -100,6 +97,21 @@ pub fn ensure_networks(c: &Client, p: &Project) -> Result<()> {
     Ok(())
 }
 
+/// A project network's or volume's labels: its own plus docker compose's project, object key
+/// (`kind`: the network or volume label) and version labels.
+fn object_labels(
+    own: &BTreeMap<String, String>,
+    p: &Project,
+    kind: &str,
+    key: &str,
+) -> BTreeMap<String, String> {
+    let mut labels = own.clone();
+    labels.insert(state::PROJECT.into(), p.name.clone());
+    labels.insert(kind.into(), key.into());
+    labels.insert(state::VERSION.into(), state::COMPOSE_VERSION.into());
+    labels
+}
+
 /// Creates the missing named volumes of the active services; external ones must exist.
 pub fn ensure_volumes(c: &Client, p: &Project) -> Result<()> {
     for key in used_volumes(p) {
@@ -116,10 +128,7 @@ pub fn ensure_volumes(c: &Client, p: &Project) -> Result<()> {
                 v.name
             );
         }
-        let mut labels = v.labels.clone();
-        labels.insert(state::PROJECT.into(), p.name.clone());
-        labels.insert(state::VOLUME.into(), key.clone());
-        labels.insert(state::VERSION.into(), state::COMPOSE_VERSION.into());
+        let labels = object_labels(&v.labels, p, state::VOLUME, &key);
         let req = VolumeCreateRequest {
             name: Some(v.name.clone()),
             driver: v.driver.clone(),
